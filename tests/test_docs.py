@@ -1,0 +1,113 @@
+"""The pages: every Python block tested, every example used, the site builds.
+
+- A Python block on a page is either an include of a script under examples/
+  (run by test_examples.py) or a self-contained block run here by
+  pytest-examples, its printed output checked against its `#>` comments.
+- Every example script is included by some page, and that page links to it.
+- A `text` block is printed output, quoted from a named example script
+  (checked in test_examples.py), so error messages on the site are real.
+- `mkdocs build --strict` passes with link and anchor validation.
+"""
+
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import EXAMPLES, PAGES, ROOT
+from pytest_examples import CodeExample, EvalExample, find_examples
+
+INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$')
+FENCE = re.compile(
+    r"^(?P<indent> *)(?P<ticks>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=ticks)[ \t]*$",
+    re.M | re.S,
+)
+
+BLOCKS = list(find_examples(*PAGES))
+INLINE = [b for b in BLOCKS if "--8<--" not in b.source]
+
+
+def includes(page):
+    return [m["path"] for m in map(INCLUDE.match, page.read_text().splitlines()) if m]
+
+
+@pytest.mark.parametrize("block", INLINE, ids=str)
+def test_inline_block(
+    block: CodeExample, eval_example: EvalExample, tmp_path, monkeypatch
+):
+    """Self-contained blocks run as pasted into an empty file, output checked."""
+    monkeypatch.chdir(tmp_path)
+    eval_example.set_config(line_length=88, target_version="py310", quotes="double")
+    if eval_example.update_examples:
+        eval_example.format(block)
+        eval_example.run_print_update(block)
+    else:
+        eval_example.lint(block)
+        eval_example.run_print_check(block)
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b not in INLINE], ids=str)
+def test_include_block_holds_only_includes(block):
+    """A block with an include holds nothing else: no untested lines beside it."""
+    lines = [line for line in block.source.splitlines() if line.strip()]
+    assert all(INCLUDE.match(line) for line in lines), block.source
+
+
+@pytest.mark.parametrize("script", EXAMPLES)
+def test_every_example_is_used_and_linked(script):
+    pages = [p for p in PAGES if script in includes(p)]
+    assert pages, f"no page includes {script}"
+    for page in pages:
+        depth = len(page.relative_to(ROOT / "docs").parts) - 1
+        link = "../" * depth + script
+        assert f"]({link})" in page.read_text(), (
+            f"{page.relative_to(ROOT)} shows {script} but does not link to it: ]({link})"
+        )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_text_blocks_are_quoted_output(page):
+    """Every ```text block names the example whose output it is."""
+    for m in FENCE.finditer(page.read_text()):
+        info = m["info"].strip()
+        if info.split(" ")[0] == "text":
+            assert re.search(r'title="Output of examples/[^"]+\.py"', info), (
+                f"{page.relative_to(ROOT)}: a text block without "
+                f'title="Output of examples/...py":\n{m["body"]}'
+            )
+            script = re.search(r"examples/[^\"]+\.py", info)[0]
+            assert script in EXAMPLES, (
+                f"{page.relative_to(ROOT)}: no such script {script}"
+            )
+
+
+def test_mkdocs_build_strict(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", tmp_path],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=None,
+    )
+    assert result.returncode == 0, result.stderr
+    for page in PAGES:
+        assert page.read_text().strip(), f"{page} is empty"
+
+
+def test_lint_and_format():
+    """Examples and tests pass ruff's lint and format checks."""
+    from ruff.__main__ import find_ruff_bin
+
+    ruff = find_ruff_bin()
+    paths = [p for p in ("examples", "tests", "benchmarks") if (ROOT / p).is_dir()]
+    check = subprocess.run(
+        [ruff, "check", *paths], cwd=ROOT, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run(
+        [ruff, "format", "--check", "--diff", *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
