@@ -60,11 +60,15 @@ def test_example(script, device, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("script", EXAMPLES)
 def test_example_as_script(script, tmp_path):
-    """`python examples/....py` works, and prints what the pages quote."""
+    """`python examples/....py` works, and prints what the pages quote.
+
+    The script runs as a reader runs it by default: on the CPU of a machine
+    without a GPU (CUDA hidden), so quoted messages are the same everywhere.
+    """
     result = subprocess.run(
         [sys.executable, ROOT / script, "--out-dir", tmp_path],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": ""},
+        env={**os.environ, "PYTHONPATH": "", "CUDA_VISIBLE_DEVICES": ""},
         capture_output=True,
         text=True,
         timeout=600,
