@@ -68,7 +68,7 @@ def test_example_as_script(script, tmp_path):
     result = subprocess.run(
         [sys.executable, ROOT / script, "--out-dir", tmp_path],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": "", "CUDA_VISIBLE_DEVICES": ""},
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
         capture_output=True,
         text=True,
         timeout=600,

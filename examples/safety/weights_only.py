@@ -1,0 +1,54 @@
+"""What weights_only=True protects against: a checkpoint that runs code when loaded."""
+
+import argparse
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+
+def main(device="cpu", out_dir=None):
+    out_dir = Path(out_dir or tempfile.mkdtemp())
+
+    # --8<-- [start:craft]
+    # Someone else's "checkpoint". Unpickling it calls exec() on a string of
+    # Python: here it only writes a marker file, but it could do anything.
+    marker = out_dir / "code_ran.txt"
+
+    class RunsCodeWhenLoaded:
+        def __reduce__(self):
+            code = f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ran')"
+            return (exec, (code,))
+
+    path = out_dir / "downloaded.pt"
+    weights = {"fc1.weight": torch.randn(5, 10, device=device)}
+    torch.save({"state_dict": weights, "extra": RunsCodeWhenLoaded()}, path)
+    # --8<-- [end:craft]
+
+    # --8<-- [start:safe]
+    try:
+        torch.load(path, weights_only=True)  # the default since PyTorch 2.6
+    except pickle.UnpicklingError as err:
+        print(f"{type(err).__name__}: {err}")
+        assert "Unsupported global: GLOBAL exec" in str(err)
+    else:
+        raise AssertionError("weights_only=True loaded a file that runs code")
+    print("code ran:", marker.exists())
+    # --8<-- [end:safe]
+    assert not marker.exists()
+
+    # --8<-- [start:unsafe]
+    # DANGER: weights_only=False unpickles anything, and so runs the code.
+    checkpoint = torch.load(path, weights_only=False)
+    print("code ran:", marker.exists())
+    # --8<-- [end:unsafe]
+    assert marker.read_text() == "ran"
+    assert torch.equal(checkpoint["state_dict"]["fc1.weight"], weights["fc1.weight"])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    parser.add_argument("--out-dir", help="where to write files (default: a temp dir)")
+    main(**vars(parser.parse_args()))

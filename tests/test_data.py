@@ -1,0 +1,140 @@
+"""The GPU-saved checkpoints in tests/data: what they hold, and the script that makes them.
+
+- make_cuda_checkpoints.py reproduces fixtures.json's weights and outputs on each device.
+- The committed .pt files really hold tensors tagged cuda:0 (the GPU they came from).
+- They load on any machine with map_location="cpu" and give the GPU's outputs.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import ROOT
+
+DATA = ROOT / "tests" / "data"
+SCRIPT = DATA / "make_cuda_checkpoints.py"
+FIXTURES = json.loads((DATA / "fixtures.json").read_text())
+ATOL = 1e-6  # float32 matmuls differ between devices in the last bits
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("make_cuda_checkpoints", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # so that torch.save can pickle its MyModel
+    spec.loader.exec_module(module)
+    return module
+
+
+make = load_script()
+
+
+def as_tensors(state_dict):
+    return {name: torch.tensor(values) for name, values in state_dict.items()}
+
+
+def storage_locations(path, weights_only=True):
+    """The device tag torch.save wrote for each storage in `path`."""
+    locations = []
+
+    def record(storage, location):
+        locations.append(location)
+        return storage  # keep it on the CPU
+
+    torch.load(path, map_location=record, weights_only=weights_only)
+    return locations
+
+
+def test_script_reproduces_fixtures(device, tmp_path):
+    make.main(device=device, out_dir=tmp_path)
+    made = json.loads((tmp_path / "fixtures.json").read_text())
+
+    assert list(made) == list(FIXTURES)  # the same JSON shape
+    assert made["inputs"] == FIXTURES["inputs"]
+    assert made["model"] == FIXTURES["model"] and made["files"] == FIXTURES["files"]
+    for name, expected in as_tensors(FIXTURES["state_dict"]).items():
+        got = torch.tensor(made["state_dict"][name])
+        assert torch.allclose(got, expected, rtol=0, atol=ATOL), name
+    outputs = torch.tensor(made["outputs"])
+    assert torch.allclose(outputs, torch.tensor(FIXTURES["outputs"]), rtol=0, atol=ATOL)
+
+    checkpoint = torch.load(
+        tmp_path / "checkpoint_cuda.pt", map_location="cpu", weights_only=True
+    )
+    committed = torch.load(
+        DATA / "checkpoint_cuda.pt", map_location="cpu", weights_only=True
+    )
+    assert checkpoint["epoch"] == committed["epoch"] == 1
+    assert checkpoint["loss"] == pytest.approx(committed["loss"], abs=ATOL)
+    made_state = checkpoint["optimizer_state_dict"]["state"]
+    for index, state in committed["optimizer_state_dict"]["state"].items():
+        for key, value in state.items():
+            assert torch.allclose(made_state[index][key], value, rtol=0, atol=ATOL)
+
+
+def test_script_pickles_entire_model_as_main(tmp_path):
+    """Run as a script, the entire-model file names __main__.MyModel, as the committed one."""
+    subprocess.run(
+        [sys.executable, SCRIPT, "--device", "cpu", "--out-dir", tmp_path],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": "", "CUDA_VISIBLE_DEVICES": ""},
+        check=True,
+        capture_output=True,
+    )
+
+    def unsafe(path):
+        return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+
+    assert unsafe(tmp_path / "mymodel_entire_cuda.pt") == [
+        "__main__.MyModel",
+        "torch.nn.modules.linear.Linear",
+    ]
+    assert unsafe(DATA / "mymodel_entire_cuda.pt") == unsafe(
+        tmp_path / "mymodel_entire_cuda.pt"
+    )
+
+
+def test_committed_files_are_tagged_cuda(monkeypatch):
+    assert storage_locations(DATA / "mymodel_state_dict_cuda.pt") == ["cuda:0"] * 4
+
+    # The training checkpoint: the weights and Adam's averages are on cuda:0;
+    # Adam keeps its step counters on the CPU, so those four are tagged cpu.
+    locations = storage_locations(DATA / "checkpoint_cuda.pt")
+    assert locations.count("cuda:0") == 12 and locations.count("cpu") == 4
+
+    # The entire model needs its class in __main__ and an unrestricted load:
+    # our own committed file, trusted.
+    monkeypatch.setattr(sys.modules["__main__"], "MyModel", make.MyModel, raising=False)
+    locations = storage_locations(DATA / "mymodel_entire_cuda.pt", weights_only=False)
+    assert locations == ["cuda:0"] * 4
+
+
+def test_committed_files_load_on_cpu(monkeypatch):
+    expected = as_tensors(FIXTURES["state_dict"])
+    inputs = torch.tensor(FIXTURES["inputs"])
+    gpu_outputs = torch.tensor(FIXTURES["outputs"])
+
+    state_dict = torch.load(
+        DATA / "mymodel_state_dict_cuda.pt", map_location="cpu", weights_only=True
+    )
+    checkpoint = torch.load(
+        DATA / "checkpoint_cuda.pt", map_location="cpu", weights_only=True
+    )
+    for loaded in (state_dict, checkpoint["model_state_dict"]):
+        assert all(t.device.type == "cpu" for t in loaded.values())
+        assert all(torch.equal(loaded[k], expected[k]) for k in expected)  # bit for bit
+        model = make.MyModel()
+        model.load_state_dict(loaded)
+        with torch.no_grad():
+            assert torch.allclose(model(inputs), gpu_outputs, rtol=0, atol=ATOL)
+
+    monkeypatch.setattr(sys.modules["__main__"], "MyModel", make.MyModel, raising=False)
+    entire = torch.load(
+        DATA / "mymodel_entire_cuda.pt", map_location="cpu", weights_only=False
+    )
+    assert all(t.device.type == "cpu" for t in entire.state_dict().values())
+    with torch.no_grad():
+        assert torch.allclose(entire(inputs), gpu_outputs, rtol=0, atol=ATOL)
