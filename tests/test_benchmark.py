@@ -75,7 +75,7 @@ def test_benchmark_writes_every_method(tmp_path):
     assert [met for _, met in data["targets"]] == [None]
 
     markdown = table.read_text()
-    assert "| the reader's recipe |" in markdown and "| torch.save |" in markdown
+    assert "| the usual recipe |" in markdown and "| torch.save |" in markdown
     assert markdown in result.stdout
 
 

@@ -34,7 +34,7 @@ def main(device="cpu", out_dir=None):
 
     # --8<-- [start:train]
     best_loss = float("inf")
-    for epoch in range(40):
+    for epoch in range(1, 41):
         model.train()
         optimizer.zero_grad()
         nn.functional.mse_loss(model(inputs), targets).backward()
@@ -49,7 +49,7 @@ def main(device="cpu", out_dir=None):
             torch.save(model.state_dict(), out_dir / "best.pt")  # right: a file
     # --8<-- [end:train]
     print(f"best epoch: {best_epoch} of 40")
-    assert best_epoch < 39  # training went on after the best epoch
+    assert best_epoch < 40  # training went on after the best epoch
 
     # The "best" kept by reference followed the training to its last step.
     same_as_last = all(

@@ -31,22 +31,26 @@ def seed_all(seed):
     np.random.seed(seed)
 
 
+# --8<-- [start:build]
 def build(device):
     """Model, optimizer and scheduler, made as for a fresh start of training."""
     model = MyDropoutModel().to(device)  # move the model BEFORE making its optimizer
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    # a warm-up; made here, so BEFORE a resume loads the optimizer's state
     scheduler = torch.optim.lr_scheduler.LinearLR(
         optimizer, start_factor=0.25, total_iters=4
     )
     return model, optimizer, scheduler
 
 
+# --8<-- [end:build]
+
+
 def train_one_epoch(model, optimizer, scheduler, loader, device):
     model.train()
     for inputs, targets in loader:  # shuffle=True: the order is drawn by torch
-        noise = np.random.normal(
-            0, 0.1, size=inputs.shape
-        )  # numpy draws an augmentation
+        # an augmentation drawn by numpy, as many data pipelines do
+        noise = np.random.normal(0, 0.1, size=inputs.shape)
         inputs = inputs + torch.from_numpy(noise).float()
         inputs, targets = inputs.to(device), targets.to(device)
         optimizer.zero_grad()
@@ -93,7 +97,7 @@ def save_checkpoint(path, epochs_done, model, optimizer, scheduler, best_loss):
 # --8<-- [start:restore_rng]
 def restore_rng_states(states):
     torch.set_rng_state(states["torch"])
-    torch.cuda.set_rng_state_all(states["cuda"])
+    torch.cuda.set_rng_state_all(states["cuda"])  # does nothing without a GPU
     random.setstate(states["python"])
     name, keys, pos, has_gauss, cached_gaussian = states["numpy"]
     keys = np.array(keys, dtype=np.uint32)

@@ -6,9 +6,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Two separate Python processes, like a train.py and a predict.py.
 # --8<-- [start:scripts]
-TRAIN = """
+TRAIN_PY = """
 import sys
 import torch
 from torch import nn
@@ -26,7 +25,7 @@ model = MyModel().to(sys.argv[2])
 torch.save(model, sys.argv[1])  # pickled as __main__.MyModel
 """
 
-PREDICT = """
+PREDICT_PY = """
 import sys
 import torch
 
@@ -40,18 +39,21 @@ except AttributeError as err:
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
-    path = out_dir / "entire_model.pt"
 
     # --8<-- [start:run]
-    subprocess.run([sys.executable, "-c", TRAIN, path, device], check=True)
-    predict = subprocess.run(
-        [sys.executable, "-c", PREDICT, path], capture_output=True, text=True
-    )
-    print(predict.stdout)
+    (out_dir / "train.py").write_text(TRAIN_PY)
+    (out_dir / "predict.py").write_text(PREDICT_PY)
+    train = [sys.executable, "train.py", "entire_model.pt", device]
+    subprocess.run(train, cwd=out_dir, check=True)
+    predict = [sys.executable, "predict.py", "entire_model.pt"]
+    result = subprocess.run(predict, cwd=out_dir, capture_output=True, text=True)
+    # The message names predict.py by its full path: print it without the temp dir.
+    print(result.stdout.replace(str(out_dir.resolve()), "<out_dir>"))
     # --8<-- [end:run]
-    assert predict.returncode == 0, predict.stderr
-    assert "AttributeError: Can't get attribute 'MyModel'" in predict.stdout
-    assert "on <module '__main__'" in predict.stdout
+    assert result.returncode == 0, result.stderr
+    assert "AttributeError: Can't get attribute 'MyModel'" in result.stdout
+    assert "on <module '__main__' from" in result.stdout
+    assert (out_dir / "entire_model.pt").exists()
 
 
 if __name__ == "__main__":

@@ -73,13 +73,14 @@ def main(device="cpu", out_dir=None):
 
     # For every load in this process from now on (until clear_safe_globals()):
     torch.serialization.add_safe_globals([TrainingConfig, Stage])
-    loaded = torch.load(path, weights_only=True, map_location=device)
-    torch.serialization.clear_safe_globals()
+    loaded_again = torch.load(path, weights_only=True, map_location=device)
+    torch.serialization.clear_safe_globals()  # forgets every class added so far
     # --8<-- [end:allow]
     print(loaded["config"], loaded["stage"])
-    assert loaded["config"] == config and loaded["stage"] is Stage.MAIN
-    for name, tensor in model.state_dict().items():
-        assert torch.equal(loaded["state_dict"][name], tensor)
+    for result in (loaded, loaded_again):
+        assert result["config"] == config and result["stage"] is Stage.MAIN
+        for name, tensor in model.state_dict().items():
+            assert torch.equal(result["state_dict"][name], tensor)
 
     # --8<-- [start:plain]
     # Simpler: store plain values, which load with weights_only=True as they are.
