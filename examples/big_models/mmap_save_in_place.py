@@ -72,8 +72,8 @@ def main(device="cpu", out_dir=None):
     unchanged = all(torch.equal(model.state_dict()[k], loaded[k]) for k in loaded)
     print("saving to a new file and renaming it left the model unchanged:", unchanged)
     assert unchanged
-    saved = torch.load(path, weights_only=True)
-    assert all(torch.equal(saved[k], loaded[k].cpu()) for k in loaded)
+    saved = torch.load(path, map_location=device, weights_only=True)
+    assert all(torch.equal(saved[k], loaded[k]) for k in loaded)
 
 
 if __name__ == "__main__":
