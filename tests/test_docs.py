@@ -9,6 +9,8 @@
 - `mkdocs build --strict` passes with link and anchor validation.
 """
 
+import html
+import json
 import re
 import subprocess
 import sys
@@ -81,17 +83,54 @@ def test_text_blocks_are_quoted_output(page):
             )
 
 
-def test_mkdocs_build_strict(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site, built as `mkdocs build --strict` builds it (links and anchors checked)."""
+    site_dir = tmp_path_factory.mktemp("site")
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", tmp_path],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site_dir],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env=None,
     )
     assert result.returncode == 0, result.stderr
+    return site_dir
+
+
+def test_mkdocs_build_strict(site):
     for page in PAGES:
         assert page.read_text().strip(), f"{page} is empty"
+        html = site / page.relative_to(ROOT / "docs").with_suffix("") / "index.html"
+        if page.stem == "index":
+            html = site / "index.html"
+        assert "--8<--" not in html.read_text(), f"{page}: an include was not expanded"
+
+
+def test_search_finds_each_error_in_its_troubleshooting_entry(site):
+    """A message pasted into the site's search is indexed under its own entry.
+
+    Each troubleshooting entry (a `## ` heading) is one search section; its
+    first quoted output line must be in that section's indexed text.
+    """
+    index = json.loads((site / "search" / "search_index.json").read_text())
+    indexed = [
+        html.unescape(re.sub(r"<[^>]+>", "", doc["text"]))
+        for doc in index["docs"]
+        if doc["location"].startswith("troubleshooting/#")
+    ]
+    entries = re.split(
+        r"^## ", (ROOT / "docs" / "troubleshooting.md").read_text(), flags=re.M
+    )[1:]
+    assert len(indexed) == len(entries)
+    checked = 0
+    for entry, text in zip(entries, indexed, strict=True):
+        quote = re.search(r'```text title="Output of [^"]+"\n(.*?)\n', entry)
+        if quote:
+            assert quote[1] in text, (
+                f"search does not index {quote[1]!r} under ## {entry.splitlines()[0]}"
+            )
+            checked += 1
+    assert checked >= 12
 
 
 def test_lint_and_format():
