@@ -9,11 +9,15 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted(
+SCRIPTS = sorted(
     p.relative_to(ROOT).as_posix()
     for p in (ROOT / "examples").rglob("*.py")
     if "__pycache__" not in p.parts
 )
+# examples/notebooks/*.py are notebooks (jupytext percent format): top-to-bottom
+# cells, no main(); the site executes them at build time.
+NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
+EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
 
 # Keras examples run on the torch backend; keep Keras's config file out of $HOME.

@@ -14,9 +14,10 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, PAGES, ROOT
+from conftest import EXAMPLES, NOTEBOOKS, PAGES, ROOT
 from pytest_examples import CodeExample, EvalExample, find_examples
 
 INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$')
@@ -104,6 +105,17 @@ def test_mkdocs_build_strict(site):
         if page.stem == "index":
             html = site / "index.html"
         assert "--8<--" not in html.read_text(), f"{page}: an include was not expanded"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_pages_are_executed(notebook, site):
+    """The build ran every cell of each notebook page (allow_errors is off)."""
+    page = (site / notebook.removesuffix(".py") / "index.html").read_text()
+    assert page.count("jp-OutputArea-output") >= 3, "no cell outputs on the page"
+    assert "Traceback" not in page
+    source = Path(notebook).name  # offered for download beside the page
+    assert f'href="{source}"' in page
+    assert (site / notebook.removesuffix(".py") / source).is_file()
 
 
 def test_search_finds_each_error_in_its_troubleshooting_entry(site):

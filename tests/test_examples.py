@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, PAGES, ROOT, normalize
+from conftest import EXAMPLES, NOTEBOOKS, PAGES, ROOT, normalize
 
 OUTPUT_BLOCK = re.compile(
     r'^(?P<indent> *)```text[^\n]*title="Output of (?P<script>examples/[^"]+\.py)"[^\n]*\n'
@@ -80,3 +80,16 @@ def test_example_as_script(script, tmp_path):
             f"{page} quotes output of {script} that it no longer prints:\n{quote}\n"
             f"--- it printed:\n{printed}"
         )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_as_script(notebook, tmp_path):
+    """A notebook's source is a plain script too: it runs top to bottom."""
+    result = subprocess.run(
+        [sys.executable, ROOT / notebook],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
