@@ -76,6 +76,7 @@ def main(device="cpu", out_dir=None):
     else:
         raise AssertionError("the exported module accepted .eval()")
     # --8<-- [end:eval]
+    assert isinstance(loaded, torch.fx.GraphModule)  # not a MyModel
 
     # --8<-- [start:static]
     static = torch.export.export(model, (example_input,))  # no dynamic_shapes

@@ -39,6 +39,8 @@ def main(device="cpu", out_dir=None):
     print("still on meta:", on_meta)
     assert not result.missing_keys and not result.unexpected_keys
     assert caught[0].category is UserWarning and "is a no-op" in str(caught[0].message)
+    no_op_warnings = [w for w in caught if "is a no-op" in str(w.message)]
+    assert len(no_op_warnings) == len(on_meta)  # one warning for each parameter
     assert on_meta == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
 
 

@@ -53,7 +53,7 @@ def main(device="cpu", out_dir=None):
         model.load_state_dict(state_dict, assign=True)  # strict=True, the default
     except RuntimeError as err:
         message = str(err)
-        print(f"{type(err).__name__}: {message.expandtabs(4)}")
+        print(f"{type(err).__name__}: {message}")
     # --8<-- [end:strict]
     assert 'Missing key(s) in state_dict: "fc2.bias"' in message
 

@@ -42,6 +42,10 @@ def main(device="cpu", out_dir=None):
     model.to(device)
     # --8<-- [end:back]
     assert all(p.device.type == torch.device(device).type for p in model.parameters())
+    assert model.to(device) is model  # so `model = model.to(device)` works too
+    # The same as loading straight onto the device with map_location=device:
+    direct = torch.load(path, map_location=device, weights_only=True)
+    assert all(torch.equal(direct[k], t) for k, t in model.state_dict().items())
     inputs = torch.randn(3, 10, device=device)
     with torch.no_grad():
         same = torch.equal(model(inputs), trained_model(inputs))

@@ -48,6 +48,7 @@ def main(device="cpu", out_dir=None, checkpoint=CHECKPOINT):
     print("fc1.weight:", weight.device.type, "| exp_avg:", state["exp_avg"].device.type)
     print("step:", state["step"].device.type, int(state["step"]))
     assert weight.device.type == torch.device(device).type
+    assert state["step"].device.type == "cpu"
     for param in model.parameters():
         for key in ("exp_avg", "exp_avg_sq"):
             assert optimizer.state[param][key].device == param.device

@@ -6,7 +6,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-# --8<-- [start:scripts]
 TRAIN_PY = """
 import sys
 import torch
@@ -34,13 +33,11 @@ try:
 except AttributeError as err:
     print(f"{type(err).__name__}: {err}")
 """
-# --8<-- [end:scripts]
 
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
 
-    # --8<-- [start:run]
     (out_dir / "train.py").write_text(TRAIN_PY)
     (out_dir / "predict.py").write_text(PREDICT_PY)
     train = [sys.executable, "train.py", "entire_model.pt", device]
@@ -49,7 +46,6 @@ def main(device="cpu", out_dir=None):
     result = subprocess.run(predict, cwd=out_dir, capture_output=True, text=True)
     # The message names predict.py by its full path: print it without the temp dir.
     print(result.stdout.replace(str(out_dir.resolve()), "<out_dir>"))
-    # --8<-- [end:run]
     assert result.returncode == 0, result.stderr
     assert "AttributeError: Can't get attribute 'MyModel'" in result.stdout
     assert "on <module '__main__' from" in result.stdout

@@ -1,8 +1,6 @@
 """The reader's model computed by hand: two fully connected layers, 61 numbers."""
 
 import argparse
-import tempfile
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -19,7 +17,7 @@ class MyModel(nn.Module):
 
 
 def main(device="cpu", out_dir=None):
-    out_dir = Path(out_dir or tempfile.mkdtemp())  # nothing to write here
+    # Writes nothing: out_dir is unused.
     model = MyModel().to(device)
 
     # --8<-- [start:inspect]
@@ -35,7 +33,7 @@ def main(device="cpu", out_dir=None):
     x = torch.randn(3, 10, device=device)  # a batch of 3 inputs, 10 features each
     hidden = x @ model.fc1.weight.T + model.fc1.bias  # shape (3, 5)
     output = hidden @ model.fc2.weight.T + model.fc2.bias  # shape (3, 1)
-    print(torch.allclose(output, model(x), atol=1e-6))
+    print("by hand, same as model(x):", torch.allclose(output, model(x), atol=1e-6))
     # --8<-- [end:by_hand]
     assert hidden.shape == (3, 5) and output.shape == (3, 1)
     assert torch.allclose(output, model(x), atol=1e-6)
@@ -45,9 +43,10 @@ def main(device="cpu", out_dir=None):
     with torch.no_grad():
         one_layer.weight.copy_(model.fc2.weight @ model.fc1.weight)  # (1, 5) @ (5, 10)
         one_layer.bias.copy_(model.fc2.weight @ model.fc1.bias + model.fc2.bias)
-    print(torch.allclose(one_layer(x), model(x), atol=1e-6))
+    same = torch.allclose(one_layer(x), model(x), atol=1e-6)
+    print("one layer, same as model(x):", same)
     # --8<-- [end:collapse]
-    assert torch.allclose(one_layer(x), model(x), atol=1e-6)
+    assert same
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def main(device="cpu", out_dir=None):
     # --8<-- [end:train_mode]
     assert model.training
     assert not torch.equal(first, second)
-    assert not torch.equal(first, expected)
+    assert not torch.equal(first, expected) and not torch.equal(second, expected)
 
     # --8<-- [start:eval_mode]
     model.eval()

@@ -2,6 +2,7 @@
 
 import argparse
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -25,12 +26,23 @@ def main(device="cpu", out_dir=None):
     # ... train the model ...
     torch.save(trained_model.state_dict(), path)
 
+    rng_state = torch.get_rng_state()
     # --8<-- [start:meta]
     with torch.device("meta"):
         model = MyModel()  # shapes only: no memory, no random numbers
     print("before loading:", model.fc1.weight.device)
     # --8<-- [end:meta]
     assert all(p.is_meta for p in model.parameters())
+    assert torch.equal(torch.get_rng_state(), rng_state)  # no random numbers drawn
+
+    # Without assign=True, loading into a meta model does nothing but warn.
+    with torch.device("meta"):
+        copy_target = MyModel()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        copy_target.load_state_dict(torch.load(path, weights_only=True))
+    assert all(p.is_meta for p in copy_target.parameters())
+    assert "is a no-op" in str(caught[0].message)
 
     # --8<-- [start:assign]
     state_dict = torch.load(path, map_location=device, weights_only=True)
@@ -39,6 +51,7 @@ def main(device="cpu", out_dir=None):
     print("after loading:", model.fc1.weight.device.type)
     # --8<-- [end:assign]
     assert not any(p.is_meta for p in model.parameters())
+    assert model.fc1.weight.data_ptr() == state_dict["fc1.weight"].data_ptr()  # no copy
     assert all(p.device.type == torch.device(device).type for p in model.parameters())
     assert all(p.requires_grad for p in model.parameters())  # still trainable
 

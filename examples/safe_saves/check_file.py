@@ -93,15 +93,15 @@ def main(device="cpu", out_dir=None):
     empty.write_bytes(b"")
     web_page = out_dir / "web_page.pt"  # a download that got an error page
     web_page.write_text("<!DOCTYPE html><html><body>Not Found</body></html>\n")
-    # --8<-- [start:flip]
     flipped = out_dir / "flipped.pt"  # one bit flipped on a bad disk or copy
     save_with_checksum(model.state_dict(), flipped)
     data = bytearray(flipped.read_bytes())
     offset = data.find(model.fc1.weight.detach().cpu().numpy().tobytes())
     data[offset] ^= 1  # the lowest bit of fc1.weight[0, 0]
     flipped.write_bytes(data)
-    # --8<-- [end:flip]
     assert offset > 0
+    unfinished = out_dir / "unfinished.pt"  # torch.save done, killed before .sha256
+    torch.save(model.state_dict(), unfinished)
     wider = out_dir / "wider.pt"  # a good file, of another model
     save_with_checksum(WiderModel().state_dict(), wider)
     entire = out_dir / "entire_model.pt"  # torch.save(model): a pickle of the class
@@ -129,7 +129,7 @@ def main(device="cpu", out_dir=None):
 
     # --8<-- [start:verdicts]
     verdicts = {}
-    for path in [good, truncated, empty, web_page, flipped, wider, entire]:
+    for path in [good, truncated, empty, web_page, flipped, unfinished, wider, entire]:
         verdicts[path.name] = check_checkpoint(path, MyModel().to(device))
         print(f"{path.name}: {verdicts[path.name]}")
     # --8<-- [end:verdicts]
@@ -137,10 +137,11 @@ def main(device="cpu", out_dir=None):
     for name in ["truncated.pt", "empty.pt", "web_page.pt"]:
         assert verdicts[name].startswith("not a zip archive")
     assert verdicts["flipped.pt"].startswith("sha256 differs")
+    assert verdicts["unfinished.pt"].startswith("no .sha256 file")
     assert verdicts["wider.pt"].startswith("not this model's: size mismatch")
     assert verdicts["entire_model.pt"] == "torch.load failed: UnpicklingError"
 
-    for path in [good, truncated, empty, web_page, flipped, wider, entire]:
+    for path in [good, truncated, empty, web_page, flipped, unfinished, wider, entire]:
         path.unlink()
         path.with_name(path.name + ".sha256").unlink(missing_ok=True)
 

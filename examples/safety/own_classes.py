@@ -70,13 +70,17 @@ def main(device="cpu", out_dir=None):
     # For one load: allow these classes inside the `with` block only.
     with torch.serialization.safe_globals([TrainingConfig, Stage]):
         loaded = torch.load(path, weights_only=True, map_location=device)
+    print(loaded["config"], loaded["stage"])
+    # --8<-- [end:allow]
+    assert TrainingConfig not in torch.serialization.get_safe_globals()
 
+    # --8<-- [start:allow_all]
     # For every load in this process from now on (until clear_safe_globals()):
     torch.serialization.add_safe_globals([TrainingConfig, Stage])
     loaded_again = torch.load(path, weights_only=True, map_location=device)
     torch.serialization.clear_safe_globals()  # forgets every class added so far
-    # --8<-- [end:allow]
-    print(loaded["config"], loaded["stage"])
+    # --8<-- [end:allow_all]
+    assert TrainingConfig not in torch.serialization.get_safe_globals()
     for result in (loaded, loaded_again):
         assert result["config"] == config and result["stage"] is Stage.MAIN
         for name, tensor in model.state_dict().items():

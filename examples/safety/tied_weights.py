@@ -46,8 +46,10 @@ def main(device="cpu", out_dir=None):
     load_model(loaded, path, device=device)  # strict: fails on missing keys
     # --8<-- [end:save_model]
     with safe_open(path, framework="pt") as f:
-        print("stored:", sorted(f.keys()))
+        stored = sorted(f.keys())
+    print("stored:", stored)
     print("still tied:", loaded.decoder.weight is loaded.embedding.weight)
+    assert stored == ["decoder.weight"]
 
     assert loaded.decoder.weight is loaded.embedding.weight
     assert torch.equal(loaded.embedding.weight, model.embedding.weight)

@@ -47,9 +47,8 @@ def main(device="cpu", out_dir=None):
     # ... train the compiled model ...
 
     compiled_path = out_dir / "mymodel_compiled.pt"
-    torch.save(
-        compiled.state_dict(), compiled_path
-    )  # keys: "_orig_mod.fc1.weight", ...
+    # keys: "_orig_mod.fc1.weight", ...
+    torch.save(compiled.state_dict(), compiled_path)
 
     new_model = MyModel().to(device)
     state_dict = torch.load(compiled_path, map_location=device, weights_only=True)
@@ -71,11 +70,13 @@ def main(device="cpu", out_dir=None):
     # Fix 2, for a file that already has the prefix: strip it, then load.
     state_dict = torch.load(compiled_path, map_location=device, weights_only=True)
     consume_prefix_in_state_dict_if_present(state_dict, "_orig_mod.")
-    new_model.load_state_dict(state_dict)
+    stripped_model = MyModel().to(device)
+    stripped_model.load_state_dict(state_dict)
     # --8<-- [end:fix]
     assert list(state_dict) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     with torch.no_grad():
         assert torch.equal(new_model(inputs), model(inputs))
+        assert torch.equal(stripped_model(inputs), model(inputs))
 
 
 if __name__ == "__main__":

@@ -57,11 +57,13 @@ def main(device="cpu", out_dir=None):
     state_dict = torch.load(wrapped_path, map_location=device, weights_only=True)
     consume_prefix_in_state_dict_if_present(state_dict, "module.")
     print("keys after stripping:", list(state_dict))
-    new_model.load_state_dict(state_dict)
+    stripped_model = MyModel().to(device)
+    stripped_model.load_state_dict(state_dict)
     # --8<-- [end:fix]
     assert list(state_dict) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     with torch.no_grad():
         assert torch.equal(new_model(inputs), model(inputs))
+        assert torch.equal(stripped_model(inputs), model(inputs))
 
 
 if __name__ == "__main__":

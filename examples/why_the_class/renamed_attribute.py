@@ -60,7 +60,8 @@ def main(device="cpu", out_dir=None):
     # --8<-- [end:strict]
     assert result.missing_keys == ["hidden.weight", "hidden.bias"]
     assert result.unexpected_keys == ["fc1.weight", "fc1.bias"]
-    assert not torch.equal(renamed.hidden.weight, model.fc1.weight)
+    assert torch.equal(renamed.fc2.weight, model.fc2.weight)  # what matches is loaded
+    assert not torch.equal(renamed.hidden.weight, model.fc1.weight)  # the rest is not
 
     # --8<-- [start:rename_keys]
     renamed_keys = {

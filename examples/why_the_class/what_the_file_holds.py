@@ -68,9 +68,10 @@ def main(device="cpu", out_dir=None):
     # --8<-- [start:instance]
     new_model = MyModel().to(device)  # the code: layers and forward()
     new_model.load_state_dict(state_dict)  # the data: the tensors from the file
-    print(torch.equal(new_model(x), model(x)))
+    same = torch.equal(new_model(x), model(x))
+    print("class + file, same outputs as the saved model:", same)
     # --8<-- [end:instance]
-    assert torch.equal(new_model(x), model(x))
+    assert same
 
 
 if __name__ == "__main__":

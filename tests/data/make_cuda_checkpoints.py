@@ -6,7 +6,9 @@ Run it as a script on a machine with a GPU:
 
 It writes mymodel_state_dict_cuda.pt, checkpoint_cuda.pt, mymodel_entire_cuda.pt
 and fixtures.json into DIR. Run as a script, the entire-model file pickles the
-class as `__main__.MyModel`, as a reader's training script would.
+class as `__main__.MyModel`, as a reader's training script would. With
+--device cpu the files keep their names but hold CPU tensors (the tests use
+this to check the recipe on any machine).
 """
 
 import argparse
@@ -55,7 +57,7 @@ FILES = {
 }
 
 
-def main(device="cuda", out_dir=None):
+def main(out_dir, device="cuda"):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
