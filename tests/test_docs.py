@@ -51,9 +51,19 @@ def test_inline_block(
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b not in INLINE], ids=str)
 def test_include_block_holds_only_includes(block):
-    """A block with an include holds nothing else: no untested lines beside it."""
+    """A block with an include holds nothing else: no untested lines beside it.
+
+    Its title names the script, and says "Fragment of" when it shows only a
+    section of it, so a reader knows before copying whether the block runs alone.
+    """
     lines = [line for line in block.source.splitlines() if line.strip()]
-    assert all(INCLUDE.match(line) for line in lines), block.source
+    includes = [INCLUDE.match(line) for line in lines]
+    assert all(includes), block.source
+    title = re.search(r'title="([^"]*)"', block.prefix)
+    fragment = any(m["section"] for m in includes)
+    expected = ("Fragment of " if fragment else "") + includes[0]["path"]
+    # (pytest-examples lower-cases a block's prefix)
+    assert title and title[1] == expected.lower(), f'expected title="{expected}"'
 
 
 @pytest.mark.parametrize("script", EXAMPLES)

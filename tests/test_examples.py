@@ -66,7 +66,7 @@ def test_example_as_script(script, tmp_path):
     without a GPU (CUDA hidden), so quoted messages are the same everywhere.
     """
     result = subprocess.run(
-        [sys.executable, ROOT / script, "--out-dir", tmp_path],
+        [sys.executable, ROOT / script, "--out-dir", tmp_path / "out"],  # made by it
         cwd=tmp_path,
         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
         capture_output=True,

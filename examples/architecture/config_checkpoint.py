@@ -21,6 +21,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     # --8<-- [start:save]
     config = {"in_features": 10, "hidden": 32, "out_features": 1}

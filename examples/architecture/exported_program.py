@@ -37,6 +37,7 @@ with torch.no_grad():
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device).eval()
     # ... train the model ...
 

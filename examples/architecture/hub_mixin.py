@@ -30,6 +30,7 @@ class MyModel(nn.Module, PyTorchModelHubMixin):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     # Record every attempt to reach a network address: there must be none.
     connections = []
 

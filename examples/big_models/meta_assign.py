@@ -20,6 +20,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     trained = MyModel().to(device)
     path = out_dir / "mymodel.pt"
     torch.save(trained.state_dict(), path)

@@ -20,6 +20,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     trained = MyModel().to(device)
     incomplete = trained.state_dict()
     del incomplete["fc2.bias"]  # a checkpoint that lacks one of the model's tensors

@@ -43,6 +43,7 @@ torch.save(model.state_dict(), path)  # over the file that the weights are mappe
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     child = subprocess.run(
         [sys.executable, "-c", SAVE_IN_PLACE, str(out_dir / "big.pt")],
         capture_output=True,

@@ -109,6 +109,7 @@ def restore_rng_states(states):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     data = torch.Generator().manual_seed(0)  # the same data in every run
     dataset = TensorDataset(
         torch.randn(64, 10, generator=data), torch.randn(64, 1, generator=data)

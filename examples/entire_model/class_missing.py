@@ -37,6 +37,7 @@ except AttributeError as err:
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     (out_dir / "train.py").write_text(TRAIN_PY)
     (out_dir / "predict.py").write_text(PREDICT_PY)

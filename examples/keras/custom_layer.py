@@ -33,6 +33,7 @@ class Scale(keras.layers.Layer):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     with keras.device(device):
         # --8<-- [start:save]
         model = keras.Sequential(

@@ -16,6 +16,7 @@ import numpy as np
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     with keras.device(device):
         model = keras.Sequential(
             [

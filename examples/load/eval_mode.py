@@ -21,6 +21,7 @@ class MyModelWithDropout(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "mymodel_dropout.pt"
     torch.manual_seed(0)
 

@@ -20,6 +20,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     PATH = out_dir / "mymodel.pt"
 
     # Save (see the "Save a model" page): the trained model's weights.

@@ -25,6 +25,7 @@ def same_weights(model_a, model_b):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     # --8<-- [start:random]
     model_a = MyModel().to(device)

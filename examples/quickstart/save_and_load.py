@@ -20,6 +20,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "mymodel.pt"
 
     # 1. Save: only the weights, as a dict of tensors.

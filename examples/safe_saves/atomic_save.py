@@ -72,6 +72,7 @@ def kill_mid_save(path, how, watched_file):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device)
     good = model.state_dict()
     path = out_dir / "checkpoint.pt"

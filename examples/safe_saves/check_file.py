@@ -80,6 +80,7 @@ def check_checkpoint(path, model):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = MyModel().to(device)
     good = out_dir / "good.pt"

@@ -44,6 +44,7 @@ def load_newest(directory):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = MyModel().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

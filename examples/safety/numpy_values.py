@@ -11,6 +11,7 @@ import torch
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     weights = torch.randn(5, 10, device=device)
 
     # --8<-- [start:save]

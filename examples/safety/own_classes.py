@@ -34,6 +34,7 @@ class Stage(enum.Enum):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device)
     config = TrainingConfig(learning_rate=0.01, epochs=10)
 

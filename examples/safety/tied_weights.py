@@ -24,6 +24,7 @@ class TinyLanguageModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = TinyLanguageModel().to(device)
     # ... train the model ...
     path = out_dir / "tiny_lm.safetensors"

@@ -10,6 +10,7 @@ import torch
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     # --8<-- [start:craft]
     # Someone else's "checkpoint". Unpickling it calls exec() on a string of

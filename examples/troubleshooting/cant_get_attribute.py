@@ -60,6 +60,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "mymodel_entire.pt"
     subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, path], check=True)
     predict = subprocess.run(

@@ -25,6 +25,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     inputs = torch.randn(3, 10, device=device)
     model = MyModel().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -26,6 +26,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device).eval()
     inputs = torch.randn(3, 10, device=device)
     path = out_dir / "mymodel.pt2"

@@ -28,6 +28,7 @@ class MyModelWithDropout(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = MyModelWithDropout().to(device)
     model.train()

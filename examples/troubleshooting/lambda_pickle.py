@@ -27,6 +27,7 @@ class MyModelWithLambda(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModelWithLambda().to(device)
     try:
         torch.save(model, out_dir / "mymodel_entire.pt")

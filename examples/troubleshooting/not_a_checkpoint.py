@@ -28,6 +28,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     html_page = out_dir / "mymodel_from_link.pt"
     html_page.write_text("<!DOCTYPE html>\n<html><body>Sign in</body></html>\n")
     lfs_pointer = out_dir / "mymodel_from_git.pt"

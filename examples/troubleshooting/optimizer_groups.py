@@ -27,6 +27,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)  # 4 parameters
     loss = model(torch.randn(8, 10, device=device)).pow(2).mean()

@@ -25,6 +25,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device).eval()
     path = out_dir / "mymodel_scripted.pt"
     torch.jit.script(model).save(path)  # TorchScript (deprecated, still common)

@@ -32,6 +32,7 @@ def sha256(path):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device)
     original = out_dir / "mymodel.pt"
     torch.save(model.state_dict(), original)

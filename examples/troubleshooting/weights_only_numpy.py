@@ -28,6 +28,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device)
     predictions = np.array([0.9, 0.8, 1.0])
     best_accuracy = predictions.mean()  # a numpy.float64, not a Python float

@@ -30,6 +30,7 @@ class MyModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = DATA / "mymodel_entire_cuda.pt"
     try:
         torch.load(path, map_location=device, weights_only=True)

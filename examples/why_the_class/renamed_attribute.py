@@ -36,6 +36,7 @@ class RenamedModel(nn.Module):
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
+    out_dir.mkdir(parents=True, exist_ok=True)
     model = MyModel().to(device)
     path = out_dir / "mymodel.pt"
     torch.save(model.state_dict(), path)
