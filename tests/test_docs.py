@@ -39,6 +39,9 @@ def test_inline_block(
     block: CodeExample, eval_example: EvalExample, tmp_path, monkeypatch
 ):
     """Self-contained blocks run as pasted into an empty file, output checked."""
+    assert "title=" not in block.prefix, (
+        "a title names a script: inline blocks have none"
+    )
     monkeypatch.chdir(tmp_path)
     eval_example.set_config(line_length=88, target_version="py310", quotes="double")
     if eval_example.update_examples:
