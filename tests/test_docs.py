@@ -4,9 +4,13 @@
   (run by test_examples.py) or a self-contained block run here by
   pytest-examples, its printed output checked against its `#>` comments.
 - Every example script is included by some page, and that page links to it.
+- An include block is titled with its script, "Fragment of ..." for a section.
 - A `text` block is printed output, quoted from a named example script
   (checked in test_examples.py), so error messages on the site are real.
-- `mkdocs build --strict` passes with link and anchor validation.
+- `mkdocs build --strict` passes with link and anchor validation; notebook
+  pages are executed; each troubleshooting message is in the search index
+  under its own entry.
+- Examples, tests and benchmarks pass ruff's lint and format checks.
 """
 
 import html
