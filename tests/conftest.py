@@ -1,42 +1,110 @@
-"""Shared test set-up: the device fixture and the list of example scripts."""
+"""Shared test set-up: the device fixture, and `--update-outputs`.
 
+The lists of examples and pages live in project.py and pages.py.
+"""
+
+import fcntl
 import os
-import re
+import subprocess
 import tempfile
-from pathlib import Path
 
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = sorted(
-    p.relative_to(ROOT).as_posix()
-    for p in (ROOT / "examples").rglob("*.py")
-    if "__pycache__" not in p.parts
-)
-# examples/notebooks/*.py are notebooks (jupytext percent format): top-to-bottom
-# cells, no main(); the site executes them at build time.
-NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
-EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
-PAGES = sorted((ROOT / "docs").rglob("*.md"))
+from checks import repository_writes
+from pages import fences, output_blocks
+from project import ROOT
 
 # Keras examples run on the torch backend; keep Keras's config file out of $HOME.
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="keras-home-"))
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
-DEVICES = ["cpu", pytest.param("cuda", marks=cuda)]
+mps = pytest.mark.skipif(
+    not torch.backends.mps.is_available(), reason="MPS (Apple silicon) is not available"
+)
+DEVICES = ["cpu", pytest.param("cuda", marks=cuda), pytest.param("mps", marks=mps)]
 
 
 @pytest.fixture(params=DEVICES)
 def device(request):
-    """Every example runs on the CPU, and on the GPU when there is one."""
+    """Every example runs on the CPU, on an NVIDIA GPU and on Apple's MPS when present."""
     return request.param
 
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-outputs",
+        action="store_true",
+        help="rewrite each output block that no longer matches from what its script "
+        "prints now (keeping its `...` lines), instead of failing",
+    )
 
 
-def normalize(text):
-    """Text as compared with a page's quote: no ANSI codes, no trailing spaces."""
-    return "\n".join(line.rstrip() for line in ANSI.sub("", text).splitlines())
+class OutputUpdater:
+    """Rewrites an output block in its page, in place (safe across xdist workers)."""
+
+    def __init__(self):
+        self.rewritten = []
+
+    def rewrite(self, block, printed):
+        from pages import updated_quote
+
+        page = block.fence.page
+        with open(page, "r+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            text = f.read()
+            for fence in fences(page, text):
+                same = (fence.info, fence.body) == (block.fence.info, block.fence.body)
+                if same and fence.start == block.fence.start:
+                    break
+            else:  # the page changed since it was read: find the block again
+                found = [
+                    b.fence
+                    for b in output_blocks(page, text)
+                    if (b.fence.info, b.fence.body)
+                    == (block.fence.info, block.fence.body)
+                ]
+                if not found:
+                    raise RuntimeError(f"{block.fence.where}: block not found again")
+                fence = found[0]
+            new = updated_quote(block.text, printed)
+            indented = "\n".join(
+                fence.indent + line if line else line for line in new.splitlines()
+            )
+            text = text[: fence.start] + indented + "\n" + text[fence.end :]
+            f.seek(0)
+            f.write(text)
+            f.truncate()
+        self.rewritten.append(block.fence.where)
+
+
+@pytest.fixture(scope="session")
+def update_outputs(request):
+    """An OutputUpdater with --update-outputs, else None."""
+    return OutputUpdater() if request.config.getoption("--update-outputs") else None
+
+
+def changed_files(root=ROOT):
+    """Files that differ from git's index or are new (ignored files aside)."""
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:  # not a git checkout: nothing to compare
+        return set()
+    return set(result.stdout.splitlines())
+
+
+@pytest.fixture
+def repository_guard(request):
+    """Fails a test during which a file in the repository appeared or changed."""
+    if request.config.getoption("--update-outputs"):
+        yield
+        return
+    before = changed_files()
+    yield
+    problem = repository_writes(request.node.name, before, changed_files())
+    if problem:
+        pytest.fail(problem, pytrace=False)

@@ -21,21 +21,24 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, NOTEBOOKS, PAGES, ROOT
+from checks import (
+    include_problems,
+    untested_python_blocks,
+    untitled_text_blocks,
+    unused_examples,
+)
+from pages import pages, rel
+from project import EXAMPLES, NOTEBOOKS, ROOT
 from pytest_examples import CodeExample, EvalExample, find_examples
 
-INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$')
-FENCE = re.compile(
-    r"^(?P<indent> *)(?P<ticks>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=ticks)[ \t]*$",
-    re.M | re.S,
-)
-
+PAGES = pages()
 BLOCKS = list(find_examples(*PAGES))
 INLINE = [b for b in BLOCKS if "--8<--" not in b.source]
 
 
-def includes(page):
-    return [m["path"] for m in map(INCLUDE.match, page.read_text().splitlines()) if m]
+def fail_on(problems):
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.mark.parametrize("block", INLINE, ids=str)
@@ -43,9 +46,12 @@ def test_inline_block(
     block: CodeExample, eval_example: EvalExample, tmp_path, monkeypatch
 ):
     """Self-contained blocks run as pasted into an empty file, output checked."""
-    assert "title=" not in block.prefix, (
-        "a title names a script: inline blocks have none"
-    )
+    if "title=" in block.prefix:
+        pytest.fail(
+            f"{rel(block.path)}:{block.start_line}: an inline block has no title "
+            "(a title names a script): remove it, or include the script",
+            pytrace=False,
+        )
     monkeypatch.chdir(tmp_path)
     eval_example.set_config(line_length=88, target_version="py310", quotes="double")
     if eval_example.update_examples:
@@ -56,49 +62,29 @@ def test_inline_block(
         eval_example.run_print_check(block)
 
 
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b not in INLINE], ids=str)
-def test_include_block_holds_only_includes(block):
-    """A block with an include holds nothing else: no untested lines beside it.
-
-    Its title names the script, and says "Fragment of" when it shows only a
-    section of it, so a reader knows before copying whether the block runs alone.
-    """
-    lines = [line for line in block.source.splitlines() if line.strip()]
-    includes = [INCLUDE.match(line) for line in lines]
-    assert all(includes), block.source
-    title = re.search(r'title="([^"]*)"', block.prefix)
-    fragment = any(m["section"] for m in includes)
-    expected = ("Fragment of " if fragment else "") + includes[0]["path"]
-    # (pytest-examples lower-cases a block's prefix)
-    assert title and title[1] == expected.lower(), f'expected title="{expected}"'
+@pytest.mark.parametrize("page", PAGES, ids=rel)
+def test_every_python_block_is_tested(page):
+    """A Python block is an include of a script, or a block pytest-examples runs."""
+    fail_on(untested_python_blocks(page))
 
 
-@pytest.mark.parametrize("script", EXAMPLES)
-def test_every_example_is_used_and_linked(script):
-    pages = [p for p in PAGES if script in includes(p)]
-    assert pages, f"no page includes {script}"
-    for page in pages:
-        depth = len(page.relative_to(ROOT / "docs").parts) - 1
-        link = "../" * depth + script
-        assert f"]({link})" in page.read_text(), (
-            f"{page.relative_to(ROOT)} shows {script} but does not link to it: ]({link})"
-        )
+@pytest.mark.parametrize("page", PAGES, ids=rel)
+def test_includes_resolve_and_are_titled(page):
+    """Each include names a script (and section) that exists; its block's title
+    names the script, "Fragment of" for a section, so a reader knows before copying
+    whether the block runs alone."""
+    fail_on(include_problems(page))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_example_is_used_and_linked():
+    nav = (ROOT / "mkdocs.yml").read_text()
+    fail_on(unused_examples(EXAMPLES + NOTEBOOKS, PAGES, nav=nav))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=rel)
 def test_text_blocks_are_quoted_output(page):
     """Every ```text block names the example whose output it is."""
-    for m in FENCE.finditer(page.read_text()):
-        info = m["info"].strip()
-        if info.split(" ")[0] == "text":
-            assert re.search(r'title="Output of examples/[^"]+\.py"', info), (
-                f"{page.relative_to(ROOT)}: a text block without "
-                f'title="Output of examples/...py":\n{m["body"]}'
-            )
-            script = re.search(r"examples/[^\"]+\.py", info)[0]
-            assert script in EXAMPLES, (
-                f"{page.relative_to(ROOT)}: no such script {script}"
-            )
+    fail_on(untitled_text_blocks(page, EXAMPLES))
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +103,7 @@ def site(tmp_path_factory):
 
 def test_mkdocs_build_strict(site):
     for page in PAGES:
-        assert page.read_text().strip(), f"{page} is empty"
+        assert page.read_text().strip(), f"{rel(page)} is empty"
         html = site / page.relative_to(ROOT / "docs").with_suffix("") / "index.html"
         if page.stem == "index":
             html = site / "index.html"

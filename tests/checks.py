@@ -1,0 +1,215 @@
+"""The checks a page and an example face, each problem said in one line.
+
+Each function returns a list of problems, one line each: where it is, what is
+wrong, and how to fix it. The tests in test_docs.py and test_examples.py run
+them on the site; test_checks.py proves each one catches its mistake.
+"""
+
+import re
+from pathlib import Path
+
+from pages import (
+    INCLUDE,
+    ROOT,
+    fences,
+    includes,
+    normalize,
+    output_blocks,
+    quote_matches,
+    rel,
+    sections,
+)
+
+PYTHON_LANGS = re.compile(r"^\{?\s*\.?(py|python|python3|py3|pycon|ipython|ipython3)\b")
+
+
+def python_fences(page, text=None):
+    """Fences whose language is Python, however it is spelled."""
+    return [f for f in fences(page, text) if PYTHON_LANGS.match(f.info.strip().lower())]
+
+
+def untested_python_blocks(page, text=None):
+    """Python blocks that no test runs: neither an include nor a block pytest-examples runs."""
+    from pytest_examples import find_examples
+
+    run_by_pytest_examples = {
+        ex.start_line for ex in find_examples(page) if "--8<--" not in ex.source
+    }
+    problems = []
+    for fence in python_fences(page, text):
+        lines = [line for line in fence.body.splitlines() if line.strip()]
+        if lines and all(INCLUDE.match(line) for line in lines):
+            continue
+        if any(INCLUDE.match(line) for line in lines):
+            problems.append(
+                f"{fence.where}: a block holds an include and other lines: "
+                "keep only the --8<-- line, put the code in the script"
+            )
+        elif fence.line not in run_by_pytest_examples:
+            problems.append(
+                f"{fence.where}: a {fence.ticks}{fence.info.strip()} block that no test runs: "
+                'open it with ```python (pytest-examples runs it) or include a script with --8<-- "examples/..."'
+            )
+    return problems
+
+
+def include_problems(page, text=None, root=ROOT):
+    """Includes that point at no file or no section, or are titled wrongly."""
+    problems = []
+    for inc in includes(page, text):
+        path = Path(root) / inc.path
+        if not path.is_file():
+            problems.append(
+                f'{inc.where}: includes "{inc.path}", which does not exist: fix the path '
+                "(relative to the repository)"
+            )
+        elif inc.section and inc.section not in sections(path.read_text()):
+            problems.append(
+                f'{inc.where}: includes "{inc.path}:{inc.section}", but {inc.path} has no '
+                f"section {inc.section!r}: mark it with # --8<-- [start:{inc.section}] and "
+                f"# --8<-- [end:{inc.section}] (lower case)"
+            )
+    for fence in python_fences(page, text):
+        found = [
+            INCLUDE.match(line) for line in fence.body.splitlines() if line.strip()
+        ]
+        if not found or not all(found):
+            continue
+        fragment = any(m["section"] for m in found)
+        expected = ("Fragment of " if fragment else "") + found[0]["path"]
+        if fence.title != expected:
+            problems.append(
+                f'{fence.where}: title the block title="{expected}" '
+                f"(it shows {'a section' if fragment else 'the whole'} of {found[0]['path']})"
+            )
+    return problems
+
+
+def untitled_text_blocks(page, examples, text=None):
+    """`text` blocks that do not name the example whose output they are."""
+    problems = []
+    named = {b.fence.start: b for b in output_blocks(page, text)}
+    for fence in fences(page, text):
+        if fence.lang != "text":
+            continue
+        block = named.get(fence.start)
+        if block is None:
+            problems.append(
+                f"{fence.where}: a text block is printed output: title it "
+                'title="Output of examples/<script>.py"'
+            )
+        elif block.script not in examples:
+            problems.append(f"{fence.where}: no such script {block.script}")
+    return problems
+
+
+def unused_examples(examples, pages, root=ROOT, nav=""):
+    """Examples that no page includes, or that a page shows without linking."""
+    problems = []
+    for script in examples:
+        showing = [p for p in pages if script in {i.path for i in includes(p)}]
+        if not showing and script not in nav:
+            problems.append(
+                f'{script}: no page includes it: show it on a page with --8<-- "{script}", '
+                "or delete it"
+            )
+        for page in showing:
+            depth = len(page.relative_to(Path(root) / "docs").parts) - 1
+            link = "../" * depth + script
+            if f"]({link})" not in page.read_text():
+                problems.append(
+                    f"{rel(page)}: shows {script} but does not link to it: add [download it]({link})"
+                )
+    return problems
+
+
+def output_mismatch(block, printed):
+    """One line when the output block no longer matches what its script printed."""
+    if quote_matches(block.text, normalize(printed) + "\n"):
+        return None
+    return (
+        f"{block.fence.where}: the output block no longer matches what {block.script} "
+        f"prints: run `pytest tests/test_examples.py -k {block.script} --update-outputs`"
+    )
+
+
+def repository_writes(who, before, after):
+    """One line when files in the repository appeared or changed during a run."""
+    new = sorted(after - before)
+    if not new:
+        return None
+    names = ", ".join(line[3:] for line in new)
+    return (
+        f"{who} wrote into the repository ({names}): write into out_dir "
+        "(the --out-dir option) instead"
+    )
+
+
+# The example contract: what every script under examples/ has, so that the tests,
+# the scaffold and a reader can run any of them the same way.
+CONTRACT = (
+    'a module docstring, main(device="cpu", out_dir=None), and an '
+    '`if __name__ == "__main__":` block whose argparse has --device and --out-dir'
+)
+# Scripts exempt from the contract, each with the reason.
+CONTRACT_EXCEPTIONS = {
+    "examples/notebooks/": "notebooks are jupytext percent scripts, run top to bottom "
+    "by the site's build; they pick the device themselves",
+}
+
+
+def contract_problems(script, source):
+    """What `script` (its path as shown, and its text) lacks of the example contract."""
+    import ast
+
+    if any(script.startswith(prefix) for prefix in CONTRACT_EXCEPTIONS):
+        return []
+    tree = ast.parse(source)
+    lacks = []
+    if not ast.get_docstring(tree):
+        lacks.append("a module docstring")
+    main = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"),
+        None,
+    )
+    if main is None:
+        lacks.append('main(device="cpu", out_dir=None)')
+    else:
+        args = main.args
+        names = [a.arg for a in args.args]
+        defaults = dict(
+            zip(names[len(names) - len(args.defaults) :], args.defaults, strict=True)
+        )
+        given = [ast.unparse(defaults[n]) if n in defaults else "" for n in names[:2]]
+        if names[:2] != ["device", "out_dir"] or given != ["'cpu'", "None"]:
+            lacks.append(
+                f'main(device="cpu", out_dir=None) (it has main({", ".join(names)}))'
+            )
+    guard = next(
+        (
+            n
+            for n in tree.body
+            if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)
+        ),
+        None,
+    )
+    if guard is None:
+        lacks.append('an `if __name__ == "__main__":` block')
+    else:
+        options = {
+            c.args[0].value
+            for c in ast.walk(guard)
+            if isinstance(c, ast.Call)
+            and getattr(c.func, "attr", "") == "add_argument"
+            and c.args
+            and isinstance(c.args[0], ast.Constant)
+        }
+        lacks += [
+            f"the {o} option" for o in ("--device", "--out-dir") if o not in options
+        ]
+    if not lacks:
+        return []
+    return [
+        f"{script}: lacks {', '.join(lacks)}: copy the frame of "
+        "examples/save/state_dict.py (or make the page with `python scripts/new_page.py`)"
+    ]

@@ -1,0 +1,214 @@
+"""The one place that reads the pages: fenced blocks, includes and output blocks.
+
+Every test that looks at Markdown goes through these functions, and so does
+`python tests/update_outputs.py`, which rewrites output blocks.
+
+- A *fence* is a fenced code block (```python title="..."```), at any indent.
+- An *include* is a `--8<-- "examples/x/y.py"` line (pymdownx.snippets), with an
+  optional `:section`.
+- An *output block* is a ```text title="Output of examples/x/y.py"``` fence: what
+  that script prints. A line `...` in it stands for any number of lines.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+FENCE = re.compile(
+    r"^(?P<indent> *)(?P<ticks>`{3,}|~{3,})(?P<info>[^\n`~]*)\n"
+    r"(?P<body>.*?)^(?P=indent)(?P=ticks)[ \t]*$",
+    re.M | re.S,
+)
+INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$')
+TITLE = re.compile(r'title="(?P<title>[^"]*)"')
+OUTPUT_TITLE = re.compile(r"^Output of (?P<script>examples/\S+\.py)$")
+SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(?P<end>start|end):(?P<name>[^\]]+)\]")
+
+
+def pages():
+    """Every Markdown page of the site, in a stable order."""
+    return sorted(DOCS.rglob("*.md"))
+
+
+def rel(path):
+    """A path as the tests print it: relative to the repository."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Fence:
+    page: Path
+    line: int  # 1-based line of the opening fence
+    indent: str
+    ticks: str  # the fence itself: ``` or ~~~ (or longer)
+    info: str  # what follows the backticks: language and options
+    body: str  # the block's text, its indent removed
+    start: int  # offsets of the body in the page's text
+    end: int
+
+    @property
+    def lang(self):
+        return self.info.strip().split(" ")[0].lower() if self.info.strip() else ""
+
+    @property
+    def title(self):
+        m = TITLE.search(self.info)
+        return m["title"] if m else None
+
+    @property
+    def where(self):
+        return f"{rel(self.page)}:{self.line}"
+
+
+def fences(page, text=None):
+    """The fenced blocks of a page, in order."""
+    text = page.read_text() if text is None else text
+    found = []
+    for m in FENCE.finditer(text):
+        indent = m["indent"]
+        body = "\n".join(line.removeprefix(indent) for line in m["body"].splitlines())
+        found.append(
+            Fence(
+                page=page,
+                line=text.count("\n", 0, m.start()) + 1,
+                indent=indent,
+                ticks=m["ticks"],
+                info=m["info"],
+                body=body,
+                start=m.start("body"),
+                end=m.end("body"),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Include:
+    page: Path
+    line: int
+    path: str  # relative to the repository, as written
+    section: str | None
+
+    @property
+    def where(self):
+        return f"{rel(self.page)}:{self.line}"
+
+
+def includes(page, text=None):
+    """Every `--8<--` include line of a page."""
+    text = page.read_text() if text is None else text
+    return [
+        Include(page, n, m["path"], m["section"])
+        for n, line in enumerate(text.splitlines(), 1)
+        if (m := INCLUDE.match(line))
+    ]
+
+
+@dataclass(frozen=True)
+class OutputBlock:
+    fence: Fence
+    script: str  # examples/x/y.py
+
+    @property
+    def text(self):
+        return self.fence.body
+
+
+def output_blocks(page, text=None):
+    """The `text` blocks titled "Output of examples/...py" on a page."""
+    blocks = []
+    for fence in fences(page, text):
+        title = fence.title or ""
+        m = OUTPUT_TITLE.match(title)
+        if fence.lang == "text" and m:
+            blocks.append(OutputBlock(fence, m["script"]))
+    return blocks
+
+
+def sections(script_text):
+    """The names of the `# --8<-- [start:name]` sections of a script."""
+    starts, ends = set(), set()
+    for m in SECTION_MARK.finditer(script_text):
+        (starts if m["end"] == "start" else ends).add(m["name"])
+    return starts & ends
+
+
+# Output as printed, compared with a page's quote.
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def normalize(text):
+    """Text as compared with a page's quote: no ANSI codes, no trailing spaces."""
+    return "\n".join(line.rstrip() for line in ANSI.sub("", text).splitlines())
+
+
+def quote_pattern(quote):
+    """A regex for a quoted block: each line literal, a line `...` skips lines."""
+    parts = []
+    for line in normalize(quote).splitlines():
+        parts.append(
+            r"(?:.*\n)*?" if line.strip() == "..." else re.escape(line) + r"\n"
+        )
+    return "".join(parts)
+
+
+def quote_matches(quote, printed):
+    """Whether `printed` (normalized, ending in a newline) shows what `quote` quotes."""
+    return re.search(quote_pattern(quote), printed) is not None
+
+
+def updated_quote(quote, printed):
+    """`quote` rewritten from what a script prints now, its `...` lines kept.
+
+    The quote is cut at its `...` lines into runs of literal lines. Each run is
+    replaced by the run of as many printed lines that matches it best (an exact
+    match first, else the most similar text), searching after the previous one.
+    """
+    import difflib
+
+    lines = normalize(printed).splitlines()
+    runs, run = [], []
+    for line in quote.splitlines():
+        if line.strip() == "...":
+            runs.append(run)
+            runs.append(None)  # a gap
+            run = []
+        else:
+            run.append(line)
+    runs.append(run)
+
+    out, pos = [], 0
+    for run in runs:
+        if run is None:
+            out.append("...")
+            continue
+        if not run:
+            continue
+        k = len(run)
+        best, best_score = None, -1.0
+        for i in range(pos, max(pos, len(lines) - k) + 1):
+            window = lines[i : i + k]
+            if len(window) < k:
+                break
+            if window == [normalize(x) for x in run]:
+                best, best_score = i, float("inf")
+                break
+            score = sum(
+                difflib.SequenceMatcher(None, a, b).ratio()
+                for a, b in zip(run, window, strict=True)
+            )
+            if score > best_score:
+                best, best_score = i, score
+        if best is None:  # the script prints fewer lines than the quote has
+            out.extend(run)
+            continue
+        out.extend(lines[best : best + k])
+        pos = best + k
+    return "\n".join(out)

@@ -1,0 +1,92 @@
+"""The project's files as the tests see them, and the two ways to run an example.
+
+- `load_example(script)` imports an example as a module (to call its `main()`).
+- `run_script(script, args, cwd)` runs it as `python script.py ARGS` does: a new
+  process whose `__name__` is `"__main__"`, with its own global state, its stdout
+  and stderr captured. The process is forked from a server that has already
+  imported torch (multiprocessing's forkserver), so a run does not pay the 1.5 s
+  of `import torch` again; nothing else is shared with the tests.
+"""
+
+import importlib.util
+import multiprocessing
+import os
+import re
+import runpy
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SCRIPTS = sorted(
+    p.relative_to(ROOT).as_posix()
+    for p in (ROOT / "examples").rglob("*.py")
+    if "__pycache__" not in p.parts
+)
+# examples/notebooks/*.py are notebooks (jupytext percent format): top-to-bottom
+# cells, no main(); the site executes them at build time.
+NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
+EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
+
+
+def load_example(script):
+    """Import `examples/...py` as a module, registered so torch.save can pickle its classes."""
+    name = "example_" + re.sub(r"\W", "_", str(script).removesuffix(".py"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run_as_main(script, args, cwd, env, stdout_path, stderr_path):
+    """In the forked process: become `python script ARGS` and run."""
+    for fd, path in ((1, stdout_path), (2, stderr_path)):
+        os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.argv = [str(script), *map(str, args)]
+    sys.path.insert(0, str(Path(script).parent))
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+_context = None
+
+
+def _forkserver():
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(["torch"])
+    return _context
+
+
+def run_script(script, args=(), cwd=None, env=None, timeout=600):
+    """Run `python script ARGS` in `cwd`; `env` adds environment variables."""
+    cwd = Path(cwd or tempfile.mkdtemp())
+    logs = Path(tempfile.mkdtemp(prefix="run-"))
+    out, err = logs / "stdout", logs / "stderr"
+    process = _forkserver().Process(
+        target=_run_as_main,
+        args=(ROOT / script, list(args), cwd, dict(env or {}), out, err),
+    )
+    process.start()
+    process.join(timeout)
+    if process.exitcode is None:
+        process.kill()
+        process.join()
+        raise TimeoutError(f"{script} ran for more than {timeout} s")
+    return Run(process.exitcode, out.read_text(), err.read_text())
