@@ -153,7 +153,9 @@ def test_lint_and_format():
     from ruff.__main__ import find_ruff_bin
 
     ruff = find_ruff_bin()
-    paths = [p for p in ("examples", "tests", "benchmarks") if (ROOT / p).is_dir()]
+    paths = [
+        p for p in ("examples", "tests", "benchmarks", "scripts") if (ROOT / p).is_dir()
+    ]
     check = subprocess.run(
         [ruff, "check", *paths], cwd=ROOT, capture_output=True, text=True
     )
