@@ -1,0 +1,49 @@
+"""The checks a pull request faces stay in step with what the project pins.
+
+The workflows install the torch that pyproject.toml pins and run the suite; the
+pre-commit hook runs the ruff version the tests run.
+"""
+
+import re
+
+import tomllib
+import yaml
+from project import ROOT
+from ruff.__main__ import find_ruff_bin
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def pinned(name):
+    (spec,) = [
+        d for d in PYPROJECT["project"]["dependencies"] if re.match(rf"{name}\b", d)
+    ]
+    return spec
+
+
+def test_workflows_install_the_pinned_torch_and_run_the_tests():
+    torch = pinned("torch")
+    for workflow in WORKFLOWS.glob("*.yml"):
+        config = yaml.safe_load(workflow.read_text())
+        steps = [s for job in config["jobs"].values() for s in job.get("steps", [])]
+        runs = "\n".join(s.get("run", "") for s in steps)
+        if "pip install" in runs:
+            assert f"pip install {torch} " in runs, f"{workflow.name}: install {torch}"
+    tests = yaml.safe_load((WORKFLOWS / "tests.yml").read_text())
+    assert "pull_request" in tests[True]  # YAML reads the key `on` as True
+    assert ".venv/bin/pytest" in (WORKFLOWS / "tests.yml").read_text()
+    site = (WORKFLOWS / "site.yml").read_text()
+    assert "mkdocs build --strict" in site and "deploy-pages" in site
+
+
+def test_pre_commit_runs_the_ruff_the_tests_run():
+    import subprocess
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    (ruff,) = [r for r in config["repos"] if r["repo"].endswith("/ruff-pre-commit")]
+    assert {h["id"] for h in ruff["hooks"]} == {"ruff-check", "ruff-format"}
+    version = subprocess.run(
+        [find_ruff_bin(), "--version"], capture_output=True, text=True
+    ).stdout.split()[1]
+    assert ruff["rev"] == f"v{version}", "update rev in .pre-commit-config.yaml"
