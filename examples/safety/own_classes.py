@@ -76,12 +76,18 @@ def main(device="cpu", out_dir=None):
     assert TrainingConfig not in torch.serialization.get_safe_globals()
 
     # --8<-- [start:allow_all]
-    # For every load in this process from now on (until clear_safe_globals()):
+    # For every load in this process from now on:
+    allowed_before = torch.serialization.get_safe_globals()
     torch.serialization.add_safe_globals([TrainingConfig, Stage])
     loaded_again = torch.load(path, weights_only=True, map_location=device)
-    torch.serialization.clear_safe_globals()  # forgets every class added so far
+    # To undo it, put the list back as it was. clear_safe_globals() alone would
+    # also drop the entries that torch registers itself (nested tensors...).
+    torch.serialization.clear_safe_globals()
+    torch.serialization.add_safe_globals(allowed_before)
     # --8<-- [end:allow_all]
     assert TrainingConfig not in torch.serialization.get_safe_globals()
+    assert set(torch.serialization.get_safe_globals()) == set(allowed_before)
+    assert allowed_before, "torch registers some globals itself"
     for result in (loaded, loaded_again):
         assert result["config"] == config and result["stage"] is Stage.MAIN
         for name, tensor in model.state_dict().items():

@@ -12,6 +12,14 @@ def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    # --8<-- [start:version]
+    # weights_only=True is only as safe as the installed torch: crafted files got
+    # around it before 2.6.0 (CVE-2025-32434) and before 2.10.0 (CVE-2026-24747).
+    has_fixes = torch.__version__ >= "2.10"
+    print("torch has the weights_only fixes of 2.6.0 and 2.10.0:", has_fixes)
+    assert has_fixes, f"torch {torch.__version__}: upgrade it before loading files"
+    # --8<-- [end:version]
+
     # --8<-- [start:craft]
     # Someone else's "checkpoint". Unpickling it calls exec() on a string of
     # Python: here it only writes a marker file, but it could do anything.

@@ -37,6 +37,16 @@ def main(device="cpu", out_dir=None):
     assert list(state_dict) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     assert all(torch.equal(state_dict[k], v) for k, v in model.state_dict().items())
 
+    # --8<-- [start:metadata]
+    print(dict(state_dict._metadata))  # each module's version, saved with the dict
+    # --8<-- [end:metadata]
+    assert state_dict._metadata == model.state_dict()._metadata
+    assert dict(state_dict._metadata) == {
+        "": {"version": 1},
+        "fc1": {"version": 1},
+        "fc2": {"version": 1},
+    }
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

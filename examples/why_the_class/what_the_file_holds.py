@@ -38,6 +38,16 @@ def main(device="cpu", out_dir=None):
     assert list(state_dict) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     assert all(type(tensor) is torch.Tensor for tensor in state_dict.values())
 
+    # --8<-- [start:metadata]
+    print(dict(state_dict._metadata))
+    # --8<-- [end:metadata]
+    assert state_dict._metadata == model.state_dict()._metadata
+    assert dict(state_dict._metadata) == {
+        "": {"version": 1},
+        "fc1": {"version": 1},
+        "fc2": {"version": 1},
+    }
+
     # --8<-- [start:call]
     x = torch.randn(3, 10, device=device)
     try:
@@ -65,6 +75,7 @@ def main(device="cpu", out_dir=None):
     # --8<-- [end:globals]
     assert "collections OrderedDict" in python_names
     assert b"MyModel" not in pickled and b"forward" not in pickled
+    assert b"_metadata" in pickled and b"version" in pickled
 
     # --8<-- [start:instance]
     new_model = MyModel().to(device)  # the code: layers and forward()
@@ -73,6 +84,40 @@ def main(device="cpu", out_dir=None):
     print("class + file, same outputs as the saved model:", same)
     # --8<-- [end:instance]
     assert same
+
+    # load_state_dict hands each module its entry of _metadata, as the
+    # local_metadata argument of its _load_from_state_dict (and of load hooks).
+    received = {}
+
+    def record(module, state_dict, prefix, local_metadata, *args):
+        received[prefix.removesuffix(".")] = dict(local_metadata)
+
+    for module in new_model.modules():
+        module.register_load_state_dict_pre_hook(record)
+    new_model.load_state_dict(state_dict)
+    assert received == dict(state_dict._metadata)
+    # A dict built from the state_dict has no _metadata: each module then gets an
+    # empty entry, and these layers load it all the same.
+    received.clear()
+    new_model.load_state_dict(dict(state_dict.items()))
+    assert received == {"": {}, "fc1": {}, "fc2": {}}
+    assert torch.equal(new_model(x), model(x))
+
+    # The version lets a layer load a file from an older release of its class:
+    # nn.BatchNorm1d is at version 2, which added num_batches_tracked, and fills
+    # it in for a version 1 file that lacks it.
+    batch_norm = nn.BatchNorm1d(5)
+    assert batch_norm.state_dict()._metadata[""] == {"version": 2}
+    old_file = batch_norm.state_dict()
+    del old_file["num_batches_tracked"]
+    try:
+        nn.BatchNorm1d(5).load_state_dict(old_file)
+    except RuntimeError as err:
+        assert 'Missing key(s) in state_dict: "num_batches_tracked"' in str(err)
+    else:
+        raise AssertionError("a version 2 file without num_batches_tracked loaded")
+    old_file._metadata[""]["version"] = 1
+    nn.BatchNorm1d(5).load_state_dict(old_file)  # strict: no missing key now
 
 
 if __name__ == "__main__":
