@@ -154,7 +154,9 @@ def test_lint_and_format():
 
     ruff = find_ruff_bin()
     paths = [
-        p for p in ("examples", "tests", "benchmarks", "scripts") if (ROOT / p).is_dir()
+        p
+        for p in ("examples", "tests", "benchmarks", "scripts", "data")
+        if (ROOT / p).is_dir()
     ]
     check = subprocess.run(
         [ruff, "check", *paths], cwd=ROOT, capture_output=True, text=True

@@ -1,4 +1,4 @@
-"""The GPU-saved checkpoints in tests/data: what they hold, and the script that makes them.
+"""The GPU-saved checkpoints in data/gpu-checkpoints: what they hold, and the script that makes them.
 
 - make_cuda_checkpoints.py reproduces fixtures.json's weights and outputs on each device.
 - The committed .pt files really hold tensors tagged cuda:0 (the GPU they came from).
@@ -13,9 +13,9 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT
+from project import ROOT
 
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "data" / "gpu-checkpoints"
 SCRIPT = DATA / "make_cuda_checkpoints.py"
 FIXTURES = json.loads((DATA / "fixtures.json").read_text())
 ATOL = 1e-6  # float32 matmuls differ between devices in the last bits

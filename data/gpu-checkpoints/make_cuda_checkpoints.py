@@ -2,7 +2,7 @@
 
 Run it as a script on a machine with a GPU:
 
-    python tests/data/make_cuda_checkpoints.py --out-dir DIR
+    python data/gpu-checkpoints/make_cuda_checkpoints.py --out-dir DIR
 
 It writes mymodel_state_dict_cuda.pt, checkpoint_cuda.pt, mymodel_entire_cuda.pt
 and fixtures.json into DIR. Run as a script, the entire-model file pickles the

@@ -1,7 +1,7 @@
 """Load a state_dict that was saved on a GPU, on any machine: map_location.
 
-The default checkpoint is a real file saved on a GPU (tests/data/ in the site's
-repository). fixtures.json beside it holds the outputs that GPU computed.
+The default checkpoint is a real file saved on a GPU (data/gpu-checkpoints/ in the
+site's repository). fixtures.json beside it holds the outputs that GPU computed.
 """
 
 import argparse
@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
 CHECKPOINT = DATA / "mymodel_state_dict_cuda.pt"
 
 

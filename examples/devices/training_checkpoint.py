@@ -1,7 +1,7 @@
 """Resume training from a checkpoint saved on a GPU: model and optimizer state.
 
-The default checkpoint is a real file saved on a GPU (tests/data/ in the site's
-repository): epoch, model_state_dict, optimizer_state_dict (Adam) and loss.
+The default checkpoint is a real file saved on a GPU (data/gpu-checkpoints/ in the
+site's repository): epoch, model_state_dict, optimizer_state_dict (Adam) and loss.
 """
 
 import argparse
@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
 CHECKPOINT = DATA / "checkpoint_cuda.pt"
 
 

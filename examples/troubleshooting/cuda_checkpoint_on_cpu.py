@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# A state_dict saved on a GPU (tests/data/ in the site's repository).
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+# A state_dict saved on a GPU (data/gpu-checkpoints/ in the site's repository).
+DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
 
 
 class MyModel(nn.Module):

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 # A whole model saved on a GPU by a training script, with torch.save(model)
-# (tests/data/ in the site's repository).
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+# (data/gpu-checkpoints/ in the site's repository).
+DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
 
 
 class MyModel(nn.Module):
