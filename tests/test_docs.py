@@ -43,7 +43,11 @@ def fail_on(problems):
 
 @pytest.mark.parametrize("block", INLINE, ids=str)
 def test_inline_block(
-    block: CodeExample, eval_example: EvalExample, tmp_path, monkeypatch
+    block: CodeExample,
+    eval_example: EvalExample,
+    tmp_path,
+    monkeypatch,
+    repository_guard,
 ):
     """Self-contained blocks run as pasted into an empty file, output checked."""
     if "title=" in block.prefix:

@@ -26,7 +26,9 @@ new_page = load_example("scripts/new_page.py")
 SCRIPT = "examples/tpu/load_on_tpu.py"
 
 
-def test_a_scaffolded_page_passes_every_check_and_builds(tmp_path, eval_example):
+def test_a_scaffolded_page_passes_every_check_and_builds(
+    tmp_path, eval_example, monkeypatch, repository_guard
+):
     copy = tmp_path / "site"
     (copy / "docs").mkdir(parents=True)
     (copy / "docs" / "examples").symlink_to("../examples")
@@ -60,6 +62,7 @@ def test_a_scaffolded_page_passes_every_check_and_builds(tmp_path, eval_example)
     for block in output_blocks(page):
         assert output_mismatch(block, run.stdout) is None
 
+    monkeypatch.chdir(tmp_path)  # the block writes model.pt where it runs
     (inline,) = list(find_examples(page))[:1]
     eval_example.set_config(line_length=88, target_version="py310", quotes="double")
     eval_example.lint(inline)
