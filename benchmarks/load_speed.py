@@ -14,6 +14,7 @@ benchmarks/README.md for what each figure means.
 """
 
 import argparse
+import contextlib
 import ctypes
 import datetime
 import gc
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -37,64 +40,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 ALL = ("cpu", "cuda")
-# name: (label, what it does (Markdown), devices it runs on)
-METHODS = {
-    "raw_read": (
-        "raw read (floor)",
-        '`open(path, "rb").read()`: the file\'s bytes, nothing else',
-        ALL,
-    ),
-    "h2d_pinned": (
-        "host→device copy (floor)",
-        "one pinned host tensor of the model's size `.to(device)`",
-        ("cuda",),
-    ),
-    "init_only": (
-        "empty instance",
-        "`Big()` then `.to(device)`: random initialisation, no checkpoint",
-        ALL,
-    ),
-    "recipe": (
-        "the usual recipe",
-        "`model = Big()`; `model.load_state_dict(torch.load(path))`; "
-        "`model.to(device)`",
-        ALL,
-    ),
-    "meta_assign": (
-        "meta + load + assign",
-        'meta model; `torch.load(path, map_location="cpu")`; '
-        "`load_state_dict(sd, assign=True)`; `.to(device)`",
-        ALL,
-    ),
-    "map_location": (
-        "map_location to the device",
-        "meta model; `torch.load(path, map_location=device)`; `assign=True`",
-        ("cuda",),
-    ),
-    "mmap_meta_assign": (
-        "mmap + meta + assign",
-        '`torch.load(path, mmap=True, map_location="cpu")`; meta model; '
-        "`assign=True`; `.to(device)`",
-        ALL,
-    ),
-    "safetensors": (
-        "safetensors",
-        "meta model; `safetensors.torch.load_file(path, device=device)`; `assign=True`",
-        ALL,
-    ),
-}
-SAVES = {
-    "torch_save": ("torch.save", "`torch.save(sd, path)`, then fsync"),
-    "safetensors_save": ("safetensors save_file", "`save_file(sd, path)`, then fsync"),
-    "atomic_torch_save": (
-        "torch.save, atomic",
-        "`torch.save` to a temp file in the same folder, fsync, `os.replace`, "
-        "fsync the folder",
-    ),
-}
 RECOMMENDED = "mmap_meta_assign"
-# Checked targets: (device, smallest model in bytes, speed-up at least, memory at most)
-TARGETS = {"cpu": (10**9, 5.0, 1.2), "cuda": (0, 10.0, None)}
+# --reuse-child (the smoke test's shortcut) is refused for a model this big or bigger
+REUSE_CHILD_BELOW_BYTES = 10**8
 
 
 class Big(nn.Sequential):
@@ -111,6 +59,166 @@ def state_dict_bytes(layers, width):
 def width_for(size_gb, layers):
     """The smallest multiple of 64 that makes the state_dict at least size_gb GB."""
     return max(64, math.ceil(math.sqrt(size_gb * 1e9 / (4 * layers)) / 64) * 64)
+
+
+def probe_values(model):
+    """A few values of the model, to check that a load got what was saved."""
+    return [*model[0].weight[0, :4].tolist(), *model[-1].bias[-4:].tolist()]
+
+
+# ---------------------------------------------------------------- the ways to load
+
+
+@dataclass
+class Job:
+    """What one load needs, all made before the clock starts."""
+
+    path: str
+    device: torch.device
+    layers: int
+    width: int
+    pinned: torch.Tensor | None = None  # h2d_pinned's host tensor
+
+
+def meta_model(job):
+    with torch.device("meta"):
+        return Big(job.layers, job.width)
+
+
+def read_raw(job):
+    with open(job.path, "rb") as f:
+        return f.read()
+
+
+def copy_pinned(job):
+    return job.pinned.to(job.device)
+
+
+def init_only(job):
+    return Big(job.layers, job.width).to(job.device)
+
+
+def usual_recipe(job):
+    model = Big(job.layers, job.width)
+    model.load_state_dict(torch.load(job.path, weights_only=True))
+    return model.to(job.device)
+
+
+def meta_assign(job):
+    model = meta_model(job)
+    state_dict = torch.load(job.path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state_dict, assign=True)
+    return model.to(job.device)
+
+
+def map_location(job):
+    model = meta_model(job)
+    state_dict = torch.load(job.path, map_location=job.device, weights_only=True)
+    model.load_state_dict(state_dict, assign=True)
+    return model
+
+
+def mmap_meta_assign(job):
+    state_dict = torch.load(job.path, mmap=True, map_location="cpu", weights_only=True)
+    model = meta_model(job)
+    model.load_state_dict(state_dict, assign=True)
+    return model.to(job.device)
+
+
+def safetensors_load(job):
+    model = meta_model(job)
+    model.load_state_dict(load_file(job.path, device=str(job.device)), assign=True)
+    return model.to(job.device)
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    label: str  # its row in the table
+    what: str  # what it does, in Markdown
+    devices: tuple[str, ...]  # the device types it runs on
+    run: Callable[[Job], object]  # the load: returns a model, bytes or a tensor
+    reads: str = "torch"  # the file it is given: "torch" or "safetensors"
+    pinned: bool = False  # needs a pinned host tensor of the model's size
+
+
+# In the tables' order.
+METHODS = [
+    Method(
+        "raw_read",
+        "raw read (floor)",
+        '`open(path, "rb").read()`: the file\'s bytes, nothing else',
+        ALL,
+        read_raw,
+    ),
+    Method(
+        "h2d_pinned",
+        "host→device copy (floor)",
+        "one pinned host tensor of the model's size `.to(device)`",
+        ("cuda",),
+        copy_pinned,
+        pinned=True,
+    ),
+    Method(
+        "init_only",
+        "empty instance",
+        "`Big()` then `.to(device)`: random initialisation, no checkpoint",
+        ALL,
+        init_only,
+    ),
+    Method(
+        "recipe",
+        "the usual recipe",
+        "`model = Big()`; `model.load_state_dict(torch.load(path))`; "
+        "`model.to(device)`",
+        ALL,
+        usual_recipe,
+    ),
+    Method(
+        "meta_assign",
+        "meta + load + assign",
+        'meta model; `torch.load(path, map_location="cpu")`; '
+        "`load_state_dict(sd, assign=True)`; `.to(device)`",
+        ALL,
+        meta_assign,
+    ),
+    Method(
+        "map_location",
+        "map_location to the device",
+        "meta model; `torch.load(path, map_location=device)`; `assign=True`",
+        ("cuda",),
+        map_location,
+    ),
+    Method(
+        "mmap_meta_assign",
+        "mmap + meta + assign",
+        '`torch.load(path, mmap=True, map_location="cpu")`; meta model; '
+        "`assign=True`; `.to(device)`",
+        ALL,
+        mmap_meta_assign,
+    ),
+    Method(
+        "safetensors",
+        "safetensors",
+        "meta model; `safetensors.torch.load_file(path, device=device)`; `assign=True`",
+        ALL,
+        safetensors_load,
+        reads="safetensors",
+    ),
+]
+BY_NAME = {method.name: method for method in METHODS}
+
+
+def methods_for(device_type, names=None):
+    """The methods that run on this device type, in the tables' order.
+
+    `names`: only those of these names (the others are left out).
+    """
+    return [
+        method
+        for method in METHODS
+        if device_type in method.devices and (names is None or method.name in names)
+    ]
 
 
 # ---------------------------------------------------------------- the child
@@ -169,45 +277,6 @@ def synchronize(device):
         torch.cuda.synchronize(device)
 
 
-def load(method, path, device, layers, width, pinned):
-    """One way to load: returns what it loaded (a model, bytes or a tensor)."""
-    if method == "raw_read":
-        with open(path, "rb") as f:
-            return f.read()
-    if method == "h2d_pinned":
-        return pinned.to(device)
-    if method == "init_only":
-        return Big(layers, width).to(device)
-    if method == "recipe":
-        model = Big(layers, width)
-        model.load_state_dict(torch.load(path, weights_only=True))
-        return model.to(device)
-    if method == "meta_assign":
-        with torch.device("meta"):
-            model = Big(layers, width)
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state_dict, assign=True)
-        return model.to(device)
-    if method == "map_location":
-        with torch.device("meta"):
-            model = Big(layers, width)
-        state_dict = torch.load(path, map_location=device, weights_only=True)
-        model.load_state_dict(state_dict, assign=True)
-        return model
-    if method == "mmap_meta_assign":
-        state_dict = torch.load(path, mmap=True, map_location="cpu", weights_only=True)
-        with torch.device("meta"):
-            model = Big(layers, width)
-        model.load_state_dict(state_dict, assign=True)
-        return model.to(device)
-    if method == "safetensors":
-        with torch.device("meta"):
-            model = Big(layers, width)
-        model.load_state_dict(load_file(path, device=str(device)), assign=True)
-        return model.to(device)
-    raise ValueError(f"unknown method {method}")
-
-
 def read_every_page(model):
     """Read one value from every 4 KiB page of every weight: the first use.
 
@@ -219,30 +288,40 @@ def read_every_page(model):
         flat[:: 4096 // flat.element_size()].sum()
 
 
-def child(args):
-    device = torch.device(args.device)
-    if device.type == "cuda":
-        # CUDA's start-up and the first use's kernel: not timed
-        torch.ones(8, device=device)[::2].sum()
-        synchronize(device)
-    pinned = None
-    if args.child == "h2d_pinned":
-        nbytes = state_dict_bytes(args.layers, args.width)
-        pinned = torch.ones(nbytes, dtype=torch.uint8, pin_memory=True)
+def what_was_loaded(loaded):
+    """Untimed checks of a load's result; the parent compares them with the model."""
+    if isinstance(loaded, nn.Module):
+        params = list(loaded.parameters())
+        return {
+            "on_meta": sum(p.is_meta for p in params),
+            "devices": sorted({p.device.type for p in params}),
+            "probe": probe_values(loaded),
+        }
+    if isinstance(loaded, bytes):
+        return {"bytes": len(loaded)}
+    return {"bytes": loaded.numel(), "devices": [loaded.device.type]}
+
+
+def measure(method, job):
+    """Load once, then use the model once: the times, the peak memory, the checks."""
+    if method.pinned:
+        nbytes = state_dict_bytes(job.layers, job.width)
+        job.pinned = torch.ones(nbytes, dtype=torch.uint8, pin_memory=True)
     gc.collect()
     with PeakRSS() as memory:
         start = time.perf_counter()
-        loaded = load(args.child, args.file, device, args.layers, args.width, pinned)
-        synchronize(device)
+        loaded = method.run(job)
+        synchronize(job.device)
         seconds = time.perf_counter() - start
         if isinstance(loaded, nn.Module):
             start = time.perf_counter()
             read_every_page(loaded)
-            synchronize(device)
+            synchronize(job.device)
             first_use = time.perf_counter() - start
         else:
             first_use = None
-    report = {
+    device = job.device
+    return {
         "s": seconds,
         "first_use_s": first_use,
         "rss_base_kb": memory.base_kb,
@@ -252,36 +331,32 @@ def child(args):
         "device_name": (
             torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
         ),
+        **what_was_loaded(loaded),
     }
-    # Checks, after the timing: what was loaded is really there.
-    if isinstance(loaded, nn.Module):
-        params = list(loaded.parameters())
-        report["on_meta"] = sum(p.is_meta for p in params)
-        report["devices"] = sorted({p.device.type for p in params})
-        report["probe"] = [
-            *loaded[0].weight[0, :4].tolist(),
-            *loaded[-1].bias[-4:].tolist(),
-        ]
-    elif isinstance(loaded, bytes):
-        report["bytes"] = len(loaded)
-    else:
-        report["bytes"] = loaded.numel()
-        report["devices"] = [loaded.device.type]
-    print(json.dumps(report))
 
 
-# ---------------------------------------------------------------- the parent
+def release_memory():
+    """Give freed memory back to the system, so that the next load starts level."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+def child(args):
+    """Load as asked on stdin (one JSON line each), answering one JSON line each."""
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        # CUDA's start-up and the first use's kernel: not timed
+        torch.ones(8, device=device)[::2].sum()
+        synchronize(device)
+    for line in sys.stdin:
+        request = json.loads(line)
+        job = Job(request["file"], device, args.layers, args.width)
+        print(json.dumps(measure(BY_NAME[request["method"]], job)), flush=True)
+        release_memory()
+
+
+# ---------------------------------------------------------------- the page cache
 
 
 def fsync_path(path):
@@ -332,6 +407,39 @@ def cached_fraction(path):
         return None
 
 
+def prepare_page_cache(path, cold):
+    """Evict the file (cold) or read it into the page cache (warm).
+
+    Returns the fraction of its pages cached afterwards.
+    """
+    if cold:
+        evict(path)
+    else:
+        read_through(path)
+    return cached_fraction(path)
+
+
+def check_eviction(path):
+    """Does evicting work here? Check with mincore, and by timing a raw read."""
+    evict(path)
+    after_evict = cached_fraction(path)
+    start = time.perf_counter()
+    read_through(path)
+    cold_read = time.perf_counter() - start
+    start = time.perf_counter()
+    read_through(path)
+    warm_read = time.perf_counter() - start
+    return {
+        "cached_fraction_after_evict": after_evict,
+        "cached_fraction_after_read": cached_fraction(path),
+        "read_cold_s": cold_read,
+        "read_warm_s": warm_read,
+    }
+
+
+# ---------------------------------------------------------------- the saves
+
+
 def save_torch(state_dict, path):
     torch.save(state_dict, path)
     fsync_path(path)
@@ -355,14 +463,91 @@ def save_atomic(state_dict, path):
     fsync_path(path.parent)  # the rename itself reaches the disk
 
 
-def run_child(method, path, args):
-    command = [
+@dataclass(frozen=True)
+class Save:
+    name: str
+    label: str  # its row in the table
+    what: str  # what it does, in Markdown
+    file: str  # the file it writes, in the work dir
+    run: Callable[[dict, Path], None]
+
+
+SAVES = [
+    Save(
+        "torch_save",
+        "torch.save",
+        "`torch.save(sd, path)`, then fsync",
+        "big.pt",
+        save_torch,
+    ),
+    Save(
+        "safetensors_save",
+        "safetensors save_file",
+        "`save_file(sd, path)`, then fsync",
+        "big.safetensors",
+        save_safetensors,
+    ),
+    Save(
+        "atomic_torch_save",
+        "torch.save, atomic",
+        "`torch.save` to a temp file in the same folder, fsync, `os.replace`, "
+        "fsync the folder",
+        "big-atomic.pt",
+        save_atomic,
+    ),
+]
+SAVES_BY_NAME = {save.name: save for save in SAVES}
+# The files the loads read (Method.reads), written by the saves of the same name.
+FILES = {"torch": "big.pt", "safetensors": "big.safetensors"}
+
+
+# ---------------------------------------------------------------- the parent
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def save_model_files(layers, width, work_dir, repeats):
+    """Build the model (seed 0) and save it each way, `repeats` times, timed.
+
+    Leaves the files the loads read in `work_dir`. Returns the probe values and the
+    time of every save (from host memory, fsync included).
+    """
+    torch.manual_seed(0)
+    model = Big(layers, width)
+    state_dict = model.state_dict()
+    times = {save.name: [] for save in SAVES}
+    for _ in range(repeats):
+        for save in SAVES:
+            start = time.perf_counter()
+            save.run(state_dict, work_dir / save.file)
+            times[save.name].append(time.perf_counter() - start)
+            log(f"  {save.name}: {times[save.name][-1]:.3f} s")
+    (work_dir / SAVES_BY_NAME["atomic_torch_save"].file).unlink()
+    return probe_values(model), times
+
+
+def child_command(args):
+    return [
         sys.executable,
         __file__,
         "--child",
-        method,
-        "--file",
-        str(path),
         "--device",
         args.device,
         "--layers",
@@ -370,44 +555,148 @@ def run_child(method, path, args):
         "--width",
         str(args.width),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-    if result.returncode != 0:
-        raise RuntimeError(f"{method} failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def check(method, report, probe, nbytes, file_bytes, device_type):
+def request(method, path):
+    return json.dumps({"method": method.name, "file": str(path)}) + "\n"
+
+
+@contextlib.contextmanager
+def fresh_process_per_load(args):
+    """The benchmark's way: each load in a new process, which exits after it."""
+
+    def load(method, path):
+        result = subprocess.run(
+            child_command(args),
+            input=request(method, path),
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{method.name} failed:\n{result.stderr}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    yield load
+
+
+@contextlib.contextmanager
+def one_process_for_all(args):
+    """The smoke test's shortcut (--reuse-child): every load in one child process.
+
+    It saves starting Python and importing torch for each load, but a load then
+    follows others in the same process: its times are not the benchmark's.
+    """
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            child_command(args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+
+        def load(method, path):
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.write(request(method, path))
+                process.stdin.flush()
+                for line in process.stdout:
+                    if line.startswith("{"):
+                        return json.loads(line)
+            process.kill()
+            process.wait()
+            stderr.seek(0)
+            raise RuntimeError(f"{method.name} failed:\n{stderr.read()}")
+
+        try:
+            yield load
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+            process.wait(timeout=60)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What was saved, as a child's report must show it."""
+
+    probe: list[float]  # probe_values() of the model
+    nbytes: int  # the state_dict's size
+    device_type: str  # where the loads must put it
+
+
+def check(method, report, saved, file_bytes):
     """Fail loudly if a child did not load what was saved."""
+    name = method.name
     if "probe" in report:
-        assert report["on_meta"] == 0, f"{method}: parameters left on meta"
-        if method != "init_only":
-            assert report["probe"] == probe, f"{method}: loaded values differ"
-    elif method == "raw_read":
-        assert report["bytes"] == file_bytes, f"{method}: read {report['bytes']}"
-    else:
-        assert report["bytes"] == nbytes, f"{method}: copied {report['bytes']}"
-    assert report.get("devices", [device_type]) == [device_type], report["devices"]
+        if report["on_meta"] != 0:
+            raise RuntimeError(f"{name}: {report['on_meta']} parameters left on meta")
+        if name != "init_only" and report["probe"] != saved.probe:
+            raise RuntimeError(f"{name}: loaded {report['probe']}, saved {saved.probe}")
+    elif name == "raw_read":
+        if report["bytes"] != file_bytes:
+            raise RuntimeError(f"{name}: read {report['bytes']} of {file_bytes} bytes")
+    elif report["bytes"] != saved.nbytes:
+        raise RuntimeError(f"{name}: copied {report['bytes']} of {saved.nbytes} bytes")
+    devices = report.get("devices", [saved.device_type])
+    if devices != [saved.device_type]:
+        raise RuntimeError(f"{name}: loaded onto {devices}, not {saved.device_type}")
 
 
-def median(values):
-    return statistics.median(values) if values else None
+def run_rounds(load, methods, files, cold_rounds, warm_rounds, saved):
+    """Run every method once a round, round-robin: the cold rounds, then the warm.
+
+    `load(method, path)` runs one load in a child; `saved` is what check() compares
+    its report with. Returns every run's report, checked.
+    """
+    runs = []
+    for round_number in range(cold_rounds + warm_rounds):
+        cold = round_number < cold_rounds
+        for method in methods:
+            path = files[method.reads]
+            cached = prepare_page_cache(path, cold)
+            report = load(method, path)
+            check(method, report, saved, path.stat().st_size)
+            report.update(method=method.name, cold=cold, cached_fraction=cached)
+            runs.append(report)
+            log_run(report, saved.nbytes)
+    return runs
 
 
-def fmt_s(seconds):
-    return "—" if seconds is None else f"{seconds:.3g}"
+def log_run(report, nbytes):
+    extra = (report["rss_peak_kb"] - report["rss_base_kb"]) * 1024 / nbytes
+    first_use = report["first_use_s"]
+    log(
+        f"  {report['method']} {'cold' if report['cold'] else 'warm'}: "
+        f"load {report['s']:.3f} s, first use "
+        f"{'-' if first_use is None else f'{first_use:.3f} s'}, {extra:.2f}x"
+    )
 
 
-def fmt_x(ratio):
-    if ratio is None:
-        return "—"
-    return f"{ratio:.1f}×" if ratio < 10 else f"{ratio:.0f}×"
+# ---------------------------------------------------------------- the summary
 
 
-def n_runs(count, kind):
-    return f"{count} {kind} run" + ("" if count == 1 else "s")
+@dataclass(frozen=True)
+class Target:
+    """What the recommended method must do on a device type, for a big enough model."""
+
+    smallest_bytes: int  # a smaller model is not checked
+    speedup_at_least: float  # than the usual recipe, warm medians
+    memory_at_most: float | None  # peak host RSS, as a multiple of the model's size
+
+
+TARGETS = {"cpu": Target(10**9, 5.0, 1.2), "cuda": Target(0, 10.0, None)}
+
+
+def summarise_saves(times):
+    """{save: [seconds, ...]} -> {save: {"runs_s": ..., "median_s": ...}}."""
+    return {
+        name: {"runs_s": runs, "median_s": median(runs)} for name, runs in times.items()
+    }
 
 
 def summarise(runs, methods, nbytes):
+    """The medians of each method's runs (names in `methods`), and its peak memory."""
     summary = {}
     for method in methods:
         mine = [r for r in runs if r["method"] == method]
@@ -435,28 +724,40 @@ def speedup(summary, method, key="warm_median_s"):
     return slow / fast if slow and fast else None
 
 
+def fmt_s(seconds):
+    return "—" if seconds is None else f"{seconds:.3g}"
+
+
+def fmt_x(ratio):
+    if ratio is None:
+        return "—"
+    return f"{ratio:.1f}×" if ratio < 10 else f"{ratio:.0f}×"
+
+
 def targets(summary, device_type, nbytes):
     """The checked targets, as (line, met) pairs; met is None for a note."""
-    smallest, at_least, memory_at_most = TARGETS[device_type]
-    name = METHODS[RECOMMENDED][0]
-    if nbytes < smallest:
+    target = TARGETS[device_type]
+    name = BY_NAME[RECOMMENDED].label
+    if nbytes < target.smallest_bytes:
         note = f"not checked: the model is {nbytes / 1e9:.3g} GB, under 1 GB"
         return [(f"Target on {device_type}: {note}", None)]
     ratio = speedup(summary, RECOMMENDED)
     lines = [
         (
-            f"Target on {device_type}: {name} loads at least {at_least:g}× faster "
-            f"than the usual recipe (warm medians): {fmt_x(ratio)}",
-            ratio is not None and ratio >= at_least,
+            f"Target on {device_type}: {name} loads at least "
+            f"{target.speedup_at_least:g}× faster than the usual recipe (warm "
+            f"medians): {fmt_x(ratio)}",
+            ratio is not None and ratio >= target.speedup_at_least,
         )
     ]
     memory = summary[RECOMMENDED]["peak_rss_x"]
-    if memory_at_most is not None:
+    if target.memory_at_most is not None:
         lines.append(
             (
-                f"Target on {device_type}: {name} peaks at most {memory_at_most:g}× "
-                f"the model's size in host memory, first use included: {memory:.2f}×",
-                memory <= memory_at_most,
+                f"Target on {device_type}: {name} peaks at most "
+                f"{target.memory_at_most:g}× the model's size in host memory, first "
+                f"use included: {memory:.2f}×",
+                memory <= target.memory_at_most,
             )
         )
     ready = speedup(summary, RECOMMENDED, "warm_ready_median_s")
@@ -470,11 +771,56 @@ def targets(summary, device_type, nbytes):
     return lines
 
 
+def environment(args, runs, load_before, page_cache):
+    memory = psutil.virtual_memory()
+    return {
+        "date": datetime.date.today().isoformat(),
+        "device": args.device,
+        "device_name": runs[0]["device_name"] if runs else args.device,
+        "torch": torch.__version__,
+        "safetensors": safetensors.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "torch_threads": runs[0]["torch_threads"] if runs else None,
+        "ram_bytes": memory.total,
+        "ram_available_bytes": memory.available,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "memory_measured_by": sorted({r["memory_measured_by"] for r in runs}),
+        "page_cache": page_cache,
+    }
+
+
+# ---------------------------------------------------------------- the Markdown
+
+
+def n_runs(count, kind):
+    return f"{count} {kind} run" + ("" if count == 1 else "s")
+
+
 def markdown(result):
-    env, model, settings = result["environment"], result["model"], result["settings"]
-    summary, saves = result["summary"], result["saves"]
-    warm, cold = settings["runs"], settings["cold_runs"]
+    """The tables and the targets, as the page includes them."""
     lines = [
+        *intro(result),
+        "",
+        *loads_table(result["summary"], result["settings"]["runs"]),
+        "",
+        *saves_table(result["saves"]),
+        "",
+    ]
+    for line, met in result["targets"]:
+        verdict = "" if met is None else (" — **met**" if met else " — **NOT met**")
+        lines.append(f"- {line}{verdict}")
+    return "\n".join(lines) + "\n"
+
+
+def intro(result):
+    env, model, settings = result["environment"], result["model"], result["settings"]
+    warm, cold = settings["runs"], settings["cold_runs"]
+    return [
         f"Model: {model['layers']} × `nn.Linear({model['width']}, {model['width']})`, "
         f"float32, state_dict {model['state_dict_bytes'] / 1e9:.3g} GB. "
         f"Device: {env['device']} ({env['device_name']}). "
@@ -489,186 +835,126 @@ def markdown(result):
         "*Peak host RSS*: the process's peak resident memory during load and first "
         "use, above its level before the load, as a multiple of the model's size "
         "(the largest over all runs).",
-        "",
+    ]
+
+
+def loads_table(summary, warm):
+    lines = [
         f"| method | what it does | load, warm s (median of {warm}) | load, cold s "
         "| first use, warm / cold s | peak host RSS "
         "| vs the usual recipe (warm): load / load + first use |",
         "|---|---|---|---|---|---|---|",
     ]
-    for method, figures in summary.items():
-        label, what, _ = METHODS[method]
+    for name, figures in summary.items():
+        method = BY_NAME[name]
         first_use = (
             f"{fmt_s(figures['warm_first_use_median_s'])} / "
             f"{fmt_s(figures['cold_first_use_median_s'])}"
             if figures["warm_first_use_median_s"] or figures["cold_first_use_median_s"]
             else "—"
         )
-        ratios = fmt_x(speedup(summary, method))
+        ratios = fmt_x(speedup(summary, name))
         if figures["warm_ready_median_s"]:
-            ratios += f" / {fmt_x(speedup(summary, method, 'warm_ready_median_s'))}"
+            ratios += f" / {fmt_x(speedup(summary, name, 'warm_ready_median_s'))}"
         lines.append(
-            f"| {label} | {what} | {fmt_s(figures['warm_median_s'])} "
+            f"| {method.label} | {method.what} | {fmt_s(figures['warm_median_s'])} "
             f"| {fmt_s(figures['cold_median_s'])} | {first_use} "
             f"| {figures['peak_rss_x']:.2f}× | {ratios} |"
         )
-    lines += [
-        "",
+    return lines
+
+
+def saves_table(saves):
+    lines = [
         f"| save | what it does | s (median of {len(saves['torch_save']['runs_s'])}) |",
         "|---|---|---|",
     ]
     for name, figures in saves.items():
-        label, what = SAVES[name]
-        lines.append(f"| {label} | {what} | {fmt_s(figures['median_s'])} |")
-    lines.append("")
+        save = SAVES_BY_NAME[name]
+        lines.append(f"| {save.label} | {save.what} | {fmt_s(figures['median_s'])} |")
+    return lines
+
+
+# ---------------------------------------------------------------- the run
+
+
+@contextlib.contextmanager
+def work_dir_for(path):
+    """`path`, made if need be and kept; or a temporary folder, removed at the end."""
+    if path:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        yield Path(path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="load-speed-") as temporary:
+            yield Path(temporary)
+
+
+def write_outputs(result, out, markdown_path):
+    """Print the tables and the targets; write the JSON and the Markdown if asked."""
+    table = markdown(result)
+    print(table)
     for line, met in result["targets"]:
-        verdict = "" if met is None else (" — **met**" if met else " — **NOT met**")
-        lines.append(f"- {line}{verdict}")
-    return "\n".join(lines) + "\n"
+        print(line, "->", {True: "met", False: "NOT met", None: "(not a target)"}[met])
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    if markdown_path:
+        Path(markdown_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(markdown_path).write_text(table)
+
+
+def collect(args, methods, saved, files, save_times, runs, env):
+    """Everything measured, as the JSON holds it (the loads' files still there)."""
+    names = [m.name for m in methods]
+    summary = summarise(runs, names, saved.nbytes)
+    checked = {"recipe", RECOMMENDED} <= set(names) and args.runs
+    return {
+        "environment": env,
+        "model": {
+            "layers": args.layers,
+            "width": args.width,
+            "dtype": "float32",
+            "state_dict_bytes": saved.nbytes,
+            "torch_file_bytes": files["torch"].stat().st_size,
+            "safetensors_file_bytes": files["safetensors"].stat().st_size,
+        },
+        "settings": {"runs": args.runs, "cold_runs": args.cold_runs},
+        "methods": {m.name: {"label": m.label, "what": m.what} for m in methods},
+        "saves": summarise_saves(save_times),
+        "summary": summary,
+        "runs": runs,
+        "targets": targets(summary, saved.device_type, saved.nbytes) if checked else [],
+    }
 
 
 def parent(args):
     device_type = torch.device(args.device).type
     if device_type == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: CUDA is not available here")
-    methods = [m for m, (_, _, devices) in METHODS.items() if device_type in devices]
-    if args.methods:
-        methods = [m for m in methods if m in args.methods.split(",")]
+    wanted = args.methods.split(",") if args.methods else None
+    methods = methods_for(device_type, wanted)
     nbytes = state_dict_bytes(args.layers, args.width)
-    work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="load-speed-"))
-    work_dir.mkdir(parents=True, exist_ok=True)
-    pt_path, st_path = work_dir / "big.pt", work_dir / "big.safetensors"
-    atomic_path = work_dir / "big-atomic.pt"
-    log = sys.stderr
-    print(
+    log(
         f"model: {args.layers} x nn.Linear({args.width}, {args.width}), "
-        f"{nbytes / 1e9:.3g} GB; device {args.device}; methods: {', '.join(methods)}",
-        file=log,
+        f"{nbytes / 1e9:.3g} GB; device {args.device}; "
+        f"methods: {', '.join(m.name for m in methods)}"
     )
-
-    # The files, and the time each save takes (from host memory, fsync included).
-    torch.manual_seed(0)
-    model = Big(args.layers, args.width)
-    state_dict = model.state_dict()
-    probe = [*model[0].weight[0, :4].tolist(), *model[-1].bias[-4:].tolist()]
-    save_runs = {name: [] for name in SAVES}
-    savers = {
-        "torch_save": (save_torch, pt_path),
-        "safetensors_save": (save_safetensors, st_path),
-        "atomic_torch_save": (save_atomic, atomic_path),
-    }
-    for _ in range(max(args.runs, 1)):
-        for name, (save, path) in savers.items():
-            start = time.perf_counter()
-            save(state_dict, path)
-            save_runs[name].append(time.perf_counter() - start)
-            print(f"  {name}: {save_runs[name][-1]:.3f} s", file=log)
-    atomic_path.unlink()
-    del model, state_dict
-    gc.collect()
-    saves = {
-        name: {"runs_s": runs, "median_s": median(runs)}
-        for name, runs in save_runs.items()
-    }
-
-    # Does evicting work here? Check with mincore, and by timing a raw read.
-    evict(pt_path)
-    after_evict = cached_fraction(pt_path)
-    start = time.perf_counter()
-    read_through(pt_path)
-    cold_read = time.perf_counter() - start
-    start = time.perf_counter()
-    read_through(pt_path)
-    warm_read = time.perf_counter() - start
-    eviction = {
-        "cached_fraction_after_evict": after_evict,
-        "cached_fraction_after_read": cached_fraction(pt_path),
-        "read_cold_s": cold_read,
-        "read_warm_s": warm_read,
-    }
-    print(f"  eviction check: {eviction}", file=log)
-
-    runs = []
-    load_before = os.getloadavg()
-    for round_number in range(args.cold_runs + args.runs):
-        cold = round_number < args.cold_runs
-        for method in methods:
-            path = st_path if method == "safetensors" else pt_path
-            if cold:
-                evict(path)
-            else:
-                read_through(path)
-            cached = cached_fraction(path)
-            report = run_child(method, path, args)
-            check(method, report, probe, nbytes, path.stat().st_size, device_type)
-            report.update(method=method, cold=cold, cached_fraction=cached)
-            runs.append(report)
-            extra = (report["rss_peak_kb"] - report["rss_base_kb"]) * 1024 / nbytes
-            state = "cold" if cold else "warm"
-            first_use = report["first_use_s"]
-            print(
-                f"  {method} {state}: load {report['s']:.3f} s, first use "
-                f"{'-' if first_use is None else f'{first_use:.3f} s'}, {extra:.2f}x",
-                file=log,
-            )
-
-    summary = summarise(runs, methods, nbytes)
-    memory = psutil.virtual_memory()
-    result = {
-        "environment": {
-            "date": datetime.date.today().isoformat(),
-            "device": args.device,
-            "device_name": runs[0]["device_name"] if runs else args.device,
-            "torch": torch.__version__,
-            "safetensors": safetensors.__version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpu": cpu_name(),
-            "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)),
-            "torch_threads": runs[0]["torch_threads"] if runs else None,
-            "ram_bytes": memory.total,
-            "ram_available_bytes": memory.available,
-            "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
-            "memory_measured_by": sorted({r["memory_measured_by"] for r in runs}),
-            "page_cache": eviction,
-        },
-        "model": {
-            "layers": args.layers,
-            "width": args.width,
-            "dtype": "float32",
-            "state_dict_bytes": nbytes,
-            "torch_file_bytes": pt_path.stat().st_size,
-            "safetensors_file_bytes": st_path.stat().st_size,
-        },
-        "settings": {"runs": args.runs, "cold_runs": args.cold_runs},
-        "methods": {
-            m: {"label": METHODS[m][0], "what": METHODS[m][1]} for m in methods
-        },
-        "saves": saves,
-        "summary": summary,
-        "runs": runs,
-    }
-    result["targets"] = (
-        targets(summary, device_type, nbytes)
-        if {"recipe", RECOMMENDED} <= set(methods) and args.runs
-        else []
-    )
-    if not args.work_dir:
-        for path in (pt_path, st_path):
-            path.unlink()
-        work_dir.rmdir()
-
-    table = markdown(result)
-    print(table)
-    for line, met in result["targets"]:
-        print(line, "->", {True: "met", False: "NOT met", None: "(not a target)"}[met])
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
-    if args.markdown:
-        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text(table)
+    children = one_process_for_all if args.reuse_child else fresh_process_per_load
+    with work_dir_for(args.work_dir) as work_dir:
+        files = {reads: work_dir / name for reads, name in FILES.items()}
+        probe, save_times = save_model_files(
+            args.layers, args.width, work_dir, max(args.runs, 1)
+        )
+        gc.collect()  # the model is gone: free its memory before the loads
+        saved = Saved(probe, nbytes, device_type)
+        page_cache = check_eviction(files["torch"])
+        log(f"  eviction check: {page_cache}")
+        load_before = os.getloadavg()
+        with children(args) as load:
+            runs = run_rounds(load, methods, files, args.cold_runs, args.runs, saved)
+        env = environment(args, runs, load_before, page_cache)
+        result = collect(args, methods, saved, files, save_times, runs, env)
+    write_outputs(result, args.out, args.markdown)
 
 
 def main(argv=None):
@@ -687,11 +973,19 @@ def main(argv=None):
     parser.add_argument(
         "--work-dir", help="where the model files go (default: a temp dir, removed)"
     )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--file", help=argparse.SUPPRESS)
+    # Not for measuring: the child's side, and the smoke test's shortcut.
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--reuse-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.width is None:
         args.width = width_for(args.size_gb, args.layers)
+    if args.methods:
+        unknown = set(args.methods.split(",")) - set(BY_NAME)
+        if unknown:
+            parser.error(f"--methods: unknown {', '.join(sorted(unknown))}")
+    too_big = state_dict_bytes(args.layers, args.width) >= REUSE_CHILD_BELOW_BYTES
+    if args.reuse_child and too_big:
+        parser.error("--reuse-child is for the smoke test's tiny model only")
     if args.child:
         child(args)
     else:
