@@ -1,8 +1,10 @@
 """TorchScript: the older way to save the architecture with the weights (deprecated)."""
 
 import argparse
+import inspect
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -43,6 +45,34 @@ def main(device="cpu", out_dir=None):
     x = torch.randn(4, 10, device=device)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
+
+    # --8<-- [start:code_in_file]
+    with zipfile.ZipFile(path) as archive:
+        code = archive.read("mymodel_scripted/code/__torch__.py").decode()
+    print(code.splitlines()[-1].strip())  # the last line of forward, as the file has it
+    # Edit that code in the file: the loaded model runs what the file says.
+    edited = out_dir / "edited.pt"
+    with zipfile.ZipFile(path) as archive, zipfile.ZipFile(edited, "w") as new:
+        for info in archive.infolist():
+            data = archive.read(info)
+            if info.filename.endswith("/code/__torch__.py"):
+                data = data.replace(
+                    b"return (fc2).forward((fc1).forward(x, ), )",
+                    b"return torch.neg((fc2).forward((fc1).forward(x, ), ))",
+                )
+            new.writestr(info, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated
+        edited_model = torch.jit.load(edited, map_location=device)
+    with torch.no_grad():
+        print("edited file, outputs negated:", torch.equal(edited_model(x), -model(x)))
+    has_weights_only = "weights_only" in inspect.signature(torch.jit.load).parameters
+    print("torch.jit.load has a weights_only argument:", has_weights_only)
+    # --8<-- [end:code_in_file]
+    assert code.splitlines()[-1].strip() == "return (fc2).forward((fc1).forward(x, ), )"
+    with torch.no_grad():
+        assert torch.equal(edited_model(x), -model(x))
+    assert not has_weights_only
 
 
 if __name__ == "__main__":

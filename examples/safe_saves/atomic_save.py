@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch import nn
@@ -24,6 +25,23 @@ class MyModel(nn.Module):
 
 
 # --8<-- [start:atomic_save]
+try:
+    import fcntl  # Linux and macOS
+except ImportError:  # Windows
+    fcntl = None
+
+
+def sync_to_disk(fd):
+    """os.fsync; on macOS F_FULLFSYNC, which also empties the drive's cache."""
+    if hasattr(fcntl, "F_FULLFSYNC"):  # macOS only
+        try:
+            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+            return
+        except OSError:  # a file system without it: fall back to fsync
+            pass
+    os.fsync(fd)
+
+
 def atomic_save(obj, path):
     """torch.save to a temporary file, then rename it onto path in one step."""
     path = Path(path)
@@ -31,12 +49,12 @@ def atomic_save(obj, path):
     with open(tmp_path, "wb") as f:
         torch.save(obj, f)
         f.flush()
-        os.fsync(f.fileno())  # the bytes are on the disk, not only in memory
+        sync_to_disk(f.fileno())  # the bytes are on the disk, not only in memory
     os.replace(tmp_path, path)  # atomic: path is the old file or the new one
     if os.name == "posix":  # make the rename itself survive a power cut
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)
+            sync_to_disk(dir_fd)
         finally:
             os.close(dir_fd)
 
@@ -70,6 +88,39 @@ def kill_mid_save(path, how, watched_file):
     assert child.returncode == -signal.SIGKILL
 
 
+def check_sync_to_disk(obj, path):
+    """What atomic_save calls to sync: checked with stand-ins that record calls."""
+    global fcntl
+    real_fcntl, real_fsync = fcntl, os.fsync
+    synced = []
+    file_and_dir = 2 if os.name == "posix" else 1  # no directory sync on Windows
+    os.fsync = lambda fd: synced.append("fsync")
+    try:
+        if not hasattr(real_fcntl, "F_FULLFSYNC"):  # Linux, Windows: os.fsync
+            atomic_save(obj, path)
+            assert synced == ["fsync"] * file_and_dir, synced
+        # macOS: F_FULLFSYNC (a stand-in fcntl here, recording the command)
+        synced.clear()
+        fcntl = SimpleNamespace(
+            F_FULLFSYNC=51, fcntl=lambda fd, cmd: synced.append(cmd)
+        )
+        atomic_save(obj, path)
+        assert synced == [51] * file_and_dir, synced
+
+        # macOS, on a file system that refuses F_FULLFSYNC: os.fsync instead
+        def refuse(fd, cmd):
+            raise OSError(45, "Operation not supported")
+
+        synced.clear()
+        fcntl = SimpleNamespace(F_FULLFSYNC=51, fcntl=refuse)
+        atomic_save(obj, path)
+        assert synced == ["fsync"] * file_and_dir, synced
+    finally:
+        fcntl, os.fsync = real_fcntl, real_fsync
+    loaded = torch.load(path, weights_only=True)
+    assert all(torch.equal(loaded[name], obj[name]) for name in obj)
+
+
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,6 +152,9 @@ def main(device="cpu", out_dir=None):
     print(f"{type(error).__name__}: {error}")
     # --8<-- [end:plain_kill]
     assert "failed finding central directory" in str(error)
+    path.unlink()
+
+    check_sync_to_disk(good, path)
     path.unlink()
 
 
