@@ -1,7 +1,7 @@
 # %% [markdown]
 # # The basics in one notebook
 #
-# The reader's notes, made complete: train a small model on data that exists,
+# The whole round trip, start to finish: train a small model on data that exists,
 # save its `state_dict`, load it into a new instance, and check that the loaded
 # model predicts exactly what the trained one did. Each step has its own page on
 # this site; this notebook runs them one after the other.
