@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 
-# The reader's model, with its sizes as constructor arguments.
+# Your model, with its sizes as constructor arguments.
 class MyModel(nn.Module):
     def __init__(self, in_features=10, hidden=5, out_features=1):
         super().__init__()
