@@ -3,17 +3,20 @@
 - make_cuda_checkpoints.py reproduces fixtures.json's weights and outputs on each device.
 - The committed .pt files really hold tensors tagged cuda:0 (the GPU they came from).
 - They load on any machine with map_location="cpu" and give the GPU's outputs.
+- The scripts that read them, pasted alone without the file, say which file to
+  download, where, and the --checkpoint option that points at it.
 """
 
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
-from project import ROOT
+from project import ROOT, run_script
 
 DATA = ROOT / "data" / "gpu-checkpoints"
 SCRIPT = DATA / "make_cuda_checkpoints.py"
@@ -138,3 +141,72 @@ def test_committed_files_load_on_cpu(monkeypatch):
     assert all(t.device.type == "cpu" for t in entire.state_dict().values())
     with torch.no_grad():
         assert torch.allclose(entire(inputs), gpu_outputs, rtol=0, atol=ATOL)
+
+
+GPU_FILE_SCRIPTS = {
+    "examples/devices/gpu_checkpoint.py": [
+        "mymodel_state_dict_cuda.pt",
+        "fixtures.json",
+    ],
+    "examples/devices/training_checkpoint.py": ["checkpoint_cuda.pt"],
+    "examples/troubleshooting/cuda_checkpoint_on_cpu.py": [
+        "mymodel_state_dict_cuda.pt",
+        "fixtures.json",
+    ],
+    "examples/troubleshooting/weights_only_whole_model.py": ["mymodel_entire_cuda.pt"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(GPU_FILE_SCRIPTS))
+def test_pasted_alone_it_says_which_file_to_get(script, tmp_path):
+    pasted = tmp_path / "a" / "b" / "c" / script.rsplit("/", 1)[1]
+    pasted.parent.mkdir(parents=True)
+    shutil.copy(ROOT / script, pasted)
+
+    result = run_script(pasted, cwd=tmp_path, env={"CUDA_VISIBLE_DEVICES": ""})
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = result.stderr.strip()
+    assert "Traceback" not in message, message
+    assert len(message.splitlines()) == 1, message  # one paragraph
+    names = GPU_FILE_SCRIPTS[script]
+    for needed in [
+        f"Not found: {tmp_path}",  # the path it looked at
+        names[0],
+        "saved on a GPU",
+        "From GPU to CPU and back",  # the page that links the file
+        "data/gpu-checkpoints/",  # where it is in the repository
+        f"python {pasted.name} --checkpoint FOLDER/{names[0]}",
+    ]:
+        assert needed in message, (needed, message)
+
+    # Downloaded into a folder and named with --checkpoint, it runs.
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    for name in names:
+        shutil.copy(ROOT / "data" / "gpu-checkpoints" / name, folder)
+    result = run_script(
+        pasted,
+        ["--checkpoint", folder / names[0], "--out-dir", tmp_path / "out"],
+        cwd=tmp_path,
+        env={"CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "script",
+    [s for s, names in sorted(GPU_FILE_SCRIPTS.items()) if "fixtures.json" in names],
+)
+def test_without_fixtures_it_names_fixtures_json(script, tmp_path):
+    """Only the .pt downloaded: the message names the missing fixtures.json."""
+    shutil.copy(
+        ROOT / "data" / "gpu-checkpoints" / "mymodel_state_dict_cuda.pt", tmp_path
+    )
+    result = run_script(
+        script,
+        ["--checkpoint", tmp_path / "mymodel_state_dict_cuda.pt"],
+        cwd=tmp_path,
+        env={"CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Not found: {tmp_path / 'fixtures.json'}. ")

@@ -1,7 +1,8 @@
 """Load a state_dict that was saved on a GPU, on any machine: map_location.
 
-The default checkpoint is a real file saved on a GPU (data/gpu-checkpoints/ in the
-site's repository). fixtures.json beside it holds the outputs that GPU computed.
+It reads a real file saved on a GPU, mymodel_state_dict_cuda.pt, and fixtures.json
+beside it (the outputs that GPU computed): data/gpu-checkpoints/ in the site's
+repository, or wherever you downloaded them (--checkpoint).
 """
 
 import argparse
@@ -11,8 +12,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
-CHECKPOINT = DATA / "mymodel_state_dict_cuda.pt"
+CHECKPOINT = (
+    Path(__file__).resolve().parent.parent.parent
+    / "data/gpu-checkpoints/mymodel_state_dict_cuda.pt"
+)
+MISSING = (
+    "Not found: {missing}. This script needs mymodel_state_dict_cuda.pt, a state_dict "
+    "saved on a GPU, and fixtures.json (the outputs that GPU computed) in one folder. "
+    "Download both from the page 'From GPU to CPU and back' of the guide to saving and "
+    "loading PyTorch models (data/gpu-checkpoints/ in its repository), then run "
+    "`python {script} --checkpoint FOLDER/mymodel_state_dict_cuda.pt`."
+)
 
 
 class MyModel(nn.Module):
@@ -28,7 +38,12 @@ class MyModel(nn.Module):
 def main(device="cpu", out_dir=None, checkpoint=CHECKPOINT):
     # Writes nothing: out_dir is unused.
     checkpoint = Path(checkpoint)
-    fixtures = json.loads(checkpoint.with_name("fixtures.json").read_text())
+    fixtures_file = checkpoint.with_name("fixtures.json")
+    missing = [str(p) for p in (checkpoint, fixtures_file) if not p.is_file()]
+    if missing:
+        script = Path(__file__).name
+        raise SystemExit(MISSING.format(missing=" and ".join(missing), script=script))
+    fixtures = json.loads(fixtures_file.read_text())
     gpu_weights = {name: torch.tensor(w) for name, w in fixtures["state_dict"].items()}
 
     # --8<-- [start:tags]

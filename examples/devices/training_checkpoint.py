@@ -1,7 +1,8 @@
 """Resume training from a checkpoint saved on a GPU: model and optimizer state.
 
-The default checkpoint is a real file saved on a GPU (data/gpu-checkpoints/ in the
-site's repository): epoch, model_state_dict, optimizer_state_dict (Adam) and loss.
+It reads a real file saved on a GPU, checkpoint_cuda.pt (epoch, model_state_dict,
+optimizer_state_dict of Adam, loss): data/gpu-checkpoints/ in the site's
+repository, or wherever you downloaded it (--checkpoint).
 """
 
 import argparse
@@ -10,8 +11,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
-CHECKPOINT = DATA / "checkpoint_cuda.pt"
+CHECKPOINT = (
+    Path(__file__).resolve().parent.parent.parent
+    / "data/gpu-checkpoints/checkpoint_cuda.pt"
+)
+MISSING = (
+    "Not found: {missing}. This script needs checkpoint_cuda.pt, a training "
+    "checkpoint (model and Adam optimizer) saved on a GPU. Download it from the page "
+    "'From GPU to CPU and back' of the guide to saving and loading PyTorch models "
+    "(data/gpu-checkpoints/checkpoint_cuda.pt in its repository), then run "
+    "`python {script} --checkpoint FOLDER/checkpoint_cuda.pt`."
+)
 
 
 class MyModel(nn.Module):
@@ -27,6 +37,8 @@ class MyModel(nn.Module):
 def main(device="cpu", out_dir=None, checkpoint=CHECKPOINT):
     # Writes nothing: out_dir is unused.
     path = Path(checkpoint)
+    if not path.is_file():
+        raise SystemExit(MISSING.format(missing=path, script=Path(__file__).name))
 
     # --8<-- [start:resume]
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)

@@ -12,8 +12,20 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# A state_dict saved on a GPU (data/gpu-checkpoints/ in the site's repository).
-DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
+# A state_dict saved on a GPU, and the outputs that GPU computed (fixtures.json,
+# beside it): data/gpu-checkpoints/ in the site's repository, or wherever you
+# downloaded them (--checkpoint).
+CHECKPOINT = (
+    Path(__file__).resolve().parent.parent.parent
+    / "data/gpu-checkpoints/mymodel_state_dict_cuda.pt"
+)
+MISSING = (
+    "Not found: {missing}. This script needs mymodel_state_dict_cuda.pt, a state_dict "
+    "saved on a GPU, and fixtures.json (the outputs that GPU computed) in one folder. "
+    "Download both from the page 'From GPU to CPU and back' of the guide to saving and "
+    "loading PyTorch models (data/gpu-checkpoints/ in its repository), then run "
+    "`python {script} --checkpoint FOLDER/mymodel_state_dict_cuda.pt`."
+)
 
 
 class MyModel(nn.Module):
@@ -26,8 +38,13 @@ class MyModel(nn.Module):
         return self.fc2(self.fc1(x))
 
 
-def main(device="cpu", out_dir=None):  # writes nothing
-    path = DATA / "mymodel_state_dict_cuda.pt"
+def main(device="cpu", out_dir=None, checkpoint=CHECKPOINT):  # writes nothing
+    path = Path(checkpoint)
+    fixtures_file = path.with_name("fixtures.json")
+    missing = [str(p) for p in (path, fixtures_file) if not p.is_file()]
+    if missing:
+        script = Path(__file__).name
+        raise SystemExit(MISSING.format(missing=" and ".join(missing), script=script))
 
     if not torch.cuda.is_available():
         try:
@@ -51,7 +68,7 @@ def main(device="cpu", out_dir=None):  # writes nothing
 
     # The outputs the GPU gave when the file was saved (float32 on another device:
     # equal within 1e-5).
-    fixtures = json.loads((DATA / "fixtures.json").read_text())
+    fixtures = json.loads(fixtures_file.read_text())
     inputs = torch.tensor(fixtures["inputs"], device=device)
     expected = torch.tensor(fixtures["outputs"], device=device)
     with torch.no_grad():
@@ -62,4 +79,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--out-dir", help="where to write files (default: a temp dir)")
+    parser.add_argument(
+        "--checkpoint",
+        default=CHECKPOINT,
+        help="a state_dict saved on a GPU, with fixtures.json beside it",
+    )
     main(**vars(parser.parse_args()))

@@ -13,9 +13,20 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# A whole model saved on a GPU by a training script, with torch.save(model)
-# (data/gpu-checkpoints/ in the site's repository).
-DATA = Path(__file__).resolve().parents[2] / "data" / "gpu-checkpoints"
+# A whole model saved on a GPU by a training script, with torch.save(model):
+# data/gpu-checkpoints/ in the site's repository, or wherever you downloaded it
+# (--checkpoint).
+CHECKPOINT = (
+    Path(__file__).resolve().parent.parent.parent
+    / "data/gpu-checkpoints/mymodel_entire_cuda.pt"
+)
+MISSING = (
+    "Not found: {missing}. This script needs mymodel_entire_cuda.pt, a whole model "
+    "saved on a GPU with torch.save(model). Download it from the page 'From GPU to CPU "
+    "and back' of the guide to saving and loading PyTorch models "
+    "(data/gpu-checkpoints/mymodel_entire_cuda.pt in its repository), then run "
+    "`python {script} --checkpoint FOLDER/mymodel_entire_cuda.pt`."
+)
 
 
 class MyModel(nn.Module):
@@ -28,10 +39,12 @@ class MyModel(nn.Module):
         return self.fc2(self.fc1(x))
 
 
-def main(device="cpu", out_dir=None):
+def main(device="cpu", out_dir=None, checkpoint=CHECKPOINT):
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise SystemExit(MISSING.format(missing=path, script=Path(__file__).name))
     out_dir = Path(out_dir or tempfile.mkdtemp())
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = DATA / "mymodel_entire_cuda.pt"
     try:
         torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -69,4 +82,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--out-dir", help="where to write files (default: a temp dir)")
+    parser.add_argument(
+        "--checkpoint",
+        default=CHECKPOINT,
+        help="a whole MyModel saved with torch.save(model)",
+    )
     main(**vars(parser.parse_args()))
