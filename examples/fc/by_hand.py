@@ -1,4 +1,4 @@
-"""The reader's model computed by hand: two fully connected layers, 61 numbers."""
+"""MyModel computed by hand: two fully connected layers, 61 numbers."""
 
 import argparse
 

@@ -3,8 +3,10 @@
 `torch.save(model)` pickles the model object, which records where its class lives.
 When the training project defines the class in a package, say models/net.py, the file
 records "models.net.MyModel", and loading it imports the package `models`: a program
-that cannot import it fails (famous with YOLOv5 checkpoints). Load the file once where
-the package can be imported, and save its state_dict: that file loads anywhere.
+that cannot import it fails (famous with YOLOv5 checkpoints). Load the file once, with
+weights_only=True and your own class allowed under the recorded name (or, for a file
+you trust, with weights_only=False where the package can be imported), and save its
+state_dict: that file loads anywhere.
 
 The training project and the other programs run in fresh Python processes here, as
 they would on your machine.
@@ -62,7 +64,7 @@ except ModuleNotFoundError as err:
 """
 
 # --8<-- [start:fix]
-# Run once, on a file you trust: with the folder that holds the `models` package
+# Run once, only on a file you trust: with the folder that holds the `models` package
 # on sys.path (or from that folder, the training project's root), load the whole
 # model and save its state_dict.
 CONVERT_SCRIPT = """
@@ -119,28 +121,41 @@ def main(device="cpu", out_dir=None):
     print(f"{type(error).__name__}: {error}")
     assert "Unsupported global: GLOBAL models.net.MyModel" in str(error)
 
-    # --8<-- [start:load]
-    state_dict_path = out_dir / "mymodel.pt"
-    args = [project_root, whole_model_path, state_dict_path]
-    subprocess.run([sys.executable, "-c", CONVERT_SCRIPT, *args], check=True)
-
-    # From now on, anywhere: your own class, and weights_only=True.
-    model = MyModel().to(device)
-    state_dict = torch.load(state_dict_path, map_location=device, weights_only=True)
-    model.load_state_dict(state_dict)
-    # --8<-- [end:load]
-
-    # Check against the whole model itself, rebuilt here without the `models`
-    # package: its class name mapped to our class, for this load only.
-    trusted = [(MyModel, "models.net.MyModel"), nn.Linear]
-    with torch.serialization.safe_globals(trusted):
+    # --8<-- [start:allow]
+    needed = torch.serialization.get_unsafe_globals_in_checkpoint(whole_model_path)
+    print(sorted(needed))  # what the file needs allowed
+    # Your own class under the name that the file records, for this load only:
+    # no `models` package needed, and weights_only stays True.
+    allowed = [(MyModel, "models.net.MyModel"), nn.Linear]
+    with torch.serialization.safe_globals(allowed):
         whole_model = torch.load(
             whole_model_path, map_location=device, weights_only=True
         )
+    torch.save(whole_model.state_dict(), out_dir / "mymodel.pt")  # once
+    # --8<-- [end:allow]
+    assert sorted(needed) == ["models.net.MyModel", "torch.nn.modules.linear.Linear"]
     assert "models" not in sys.modules
+    assert type(whole_model) is MyModel
+
+    # --8<-- [start:load]
+    # From now on, anywhere: your own class, and weights_only=True.
+    model = MyModel().to(device)
+    state_dict = torch.load(
+        out_dir / "mymodel.pt", map_location=device, weights_only=True
+    )
+    model.load_state_dict(state_dict)
+    # --8<-- [end:load]
     inputs = torch.randn(3, 10, device=device)
     with torch.no_grad():
         assert torch.equal(model(inputs), whole_model(inputs))
+
+    # The other way, for a file you trust: weights_only=False where `models` imports.
+    converted_path = out_dir / "mymodel_converted.pt"
+    args = [project_root, whole_model_path, converted_path]
+    subprocess.run([sys.executable, "-c", CONVERT_SCRIPT, *args], check=True)
+    converted = torch.load(converted_path, map_location=device, weights_only=True)
+    assert list(converted) == list(state_dict)
+    assert all(torch.equal(converted[name], state_dict[name]) for name in state_dict)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ script saves a model, edits the class, then loads the file.
 
 import argparse
 import importlib
+import pickle
 import sys
 import tempfile
 import warnings
@@ -55,6 +56,18 @@ def run(device, out_dir, project):
     torch.save(mymodels.MyModel(), path, _use_new_zipfile_serialization=False)
     (project / "mymodels.py").write_text(MODELS_V2)
     importlib.reload(mymodels)
+
+    # weights_only=True refuses the old format's stored source code, even with the
+    # classes allowed.
+    allowed = [mymodels.MyModel, torch.nn.Linear]
+    with torch.serialization.safe_globals(allowed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.load(path, map_location=device, weights_only=True)
+        except pickle.UnpicklingError as err:
+            assert "Only persistent_load of storage is allowed" in str(err)
+        else:
+            raise AssertionError("weights_only=True loaded an old whole model")
 
     # weights_only=False runs code from the file: only for files you trust.
     with warnings.catch_warnings(record=True) as caught:
