@@ -108,7 +108,8 @@ def unused_examples(examples, pages, root=ROOT, nav=""):
     problems = []
     for script in examples:
         showing = [p for p in pages if script in {i.path for i in includes(p)}]
-        if not showing and script not in nav:
+        in_nav = script in nav or script.removesuffix(".py") + ".md" in nav
+        if not showing and not in_nav:
             problems.append(
                 f'{script}: no page includes it: show it on a page with --8<-- "{script}", '
                 "or delete it"

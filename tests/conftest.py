@@ -6,6 +6,7 @@ The lists of examples and pages live in project.py and pages.py.
 import fcntl
 import os
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -23,6 +24,24 @@ mps = pytest.mark.skipif(
     not torch.backends.mps.is_available(), reason="MPS (Apple silicon) is not available"
 )
 DEVICES = ["cpu", pytest.param("cuda", marks=cuda), pytest.param("mps", marks=mps)]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The site, built once as `mkdocs build --strict` builds it (links and anchors checked).
+
+    Tests that use it carry `@pytest.mark.xdist_group("site")`, so that one worker
+    builds it once for all of them.
+    """
+    site_dir = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site_dir],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return site_dir
 
 
 @pytest.fixture(params=DEVICES)

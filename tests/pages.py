@@ -28,9 +28,12 @@ OUTPUT_TITLE = re.compile(r"^Output of (?P<script>examples/\S+\.py)$")
 SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(?P<end>start|end):(?P<name>[^\]]+)\]")
 
 
+SNIPPETS = DOCS / "snippets"  # Markdown pieces that pages include, not pages
+
+
 def pages():
     """Every Markdown page of the site, in a stable order."""
-    return sorted(DOCS.rglob("*.md"))
+    return sorted(p for p in DOCS.rglob("*.md") if SNIPPETS not in p.parents)
 
 
 def rel(path):

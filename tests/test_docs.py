@@ -17,9 +17,8 @@ import html
 import json
 import re
 import subprocess
-import sys
-from pathlib import Path
 
+import nbformat
 import pytest
 from checks import (
     include_problems,
@@ -91,20 +90,7 @@ def test_text_blocks_are_quoted_output(page):
     fail_on(untitled_text_blocks(page, EXAMPLES))
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The site, built as `mkdocs build --strict` builds it (links and anchors checked)."""
-    site_dir = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site_dir],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return site_dir
-
-
+@pytest.mark.xdist_group("site")
 def test_mkdocs_build_strict(site):
     for page in PAGES:
         assert page.read_text().strip(), f"{rel(page)} is empty"
@@ -114,17 +100,42 @@ def test_mkdocs_build_strict(site):
         assert "--8<--" not in html.read_text(), f"{page}: an include was not expanded"
 
 
+@pytest.mark.xdist_group("site")
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_pages_are_executed(notebook, site):
-    """The build ran every cell of each notebook page (allow_errors is off)."""
-    page = (site / notebook.removesuffix(".py") / "index.html").read_text()
-    assert page.count("jp-OutputArea-output") >= 3, "no cell outputs on the page"
+    """The build ran every cell of each notebook page: their outputs are on it."""
+    stem = notebook.removesuffix(".py")
+    page = (site / stem / "index.html").read_text()
+    assert page.count('<span class="filename">Output</span>') >= 3, "no cell outputs"
     assert "Traceback" not in page
-    source = Path(notebook).name  # offered for download beside the page
-    assert f'href="{source}"' in page
-    assert (site / notebook.removesuffix(".py") / source).is_file()
+    assert (site / notebook).is_file()  # offered for download beside the page
+    executed = nbformat.read(site / f"{stem}.ipynb", as_version=4)
+    assert sum(len(c.get("outputs", [])) for c in executed.cells) >= 3
 
 
+@pytest.mark.xdist_group("site")
+def test_every_example_is_also_a_notebook(site, tmp_path):
+    """Each script is served as .py and .ipynb; the notebook runs in Jupyter."""
+    for script in EXAMPLES:
+        notebook = nbformat.read(site / script.replace(".py", ".ipynb"), as_version=4)
+        nbformat.validate(notebook)
+        kinds = [c.cell_type for c in notebook.cells]
+        assert kinds == ["markdown", "code", "code"], (script, kinds)
+        compile("\n".join(c.source for c in notebook.cells[1:]), script, "exec")
+    from nbclient import NotebookClient
+
+    quickstart = "examples/quickstart/save_and_load.py"
+    notebook = nbformat.read(site / quickstart.replace(".py", ".ipynb"), as_version=4)
+    NotebookClient(
+        notebook, timeout=300, resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    printed = "".join(
+        o.get("text", "") for c in notebook.cells for o in c.get("outputs", [])
+    )
+    assert "same outputs: True" in printed, printed
+
+
+@pytest.mark.xdist_group("site")
 def test_search_finds_each_error_in_its_troubleshooting_entry(site):
     """A message pasted into the site's search is indexed under its own entry.
 
@@ -159,7 +170,7 @@ def test_lint_and_format():
     ruff = find_ruff_bin()
     paths = [
         p
-        for p in ("examples", "tests", "benchmarks", "scripts", "data")
+        for p in ("examples", "tests", "benchmarks", "scripts", "data", "hooks")
         if (ROOT / p).is_dir()
     ]
     check = subprocess.run(

@@ -35,8 +35,10 @@ def test_a_scaffolded_page_passes_every_check_and_builds(
     shutil.copytree(
         ROOT / "examples",
         copy / "examples",
-        ignore=shutil.ignore_patterns("__pycache__"),
+        ignore=shutil.ignore_patterns("__pycache__", "notebooks"),
     )
+    for part in ("overrides", "hooks", "docs/stylesheets", "docs/snippets"):
+        shutil.copytree(ROOT / part, copy / part)
     shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
 
     page, script = new_page.main(

@@ -41,7 +41,7 @@ class MyModel(nn.Module):
 # %% [markdown]
 # ## Train it a little
 #
-# The notes used `X_train` and `y_train` without defining them. Here they are: 64 random
+# Many tutorials use `X_train` and `y_train` without defining them. Here they are: 64 random
 # inputs and a target that depends on them.
 
 # %%
