@@ -4,6 +4,7 @@ The lists of examples and pages live in project.py and pages.py.
 """
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -127,3 +128,27 @@ def repository_guard(request):
     problem = repository_writes(request.node.name, before, changed_files())
     if problem:
         pytest.fail(problem, pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The browser tests' figures: each page's weight, axe's findings by impact."""
+    figures = sorted((ROOT / "build" / "pages").glob("*.json"))
+    if not figures or not any(
+        r.nodeid.startswith("tests/test_browser.py")
+        for r in terminalreporter.stats.get("passed", [])
+        + terminalreporter.stats.get("failed", [])
+    ):
+        return
+    pages = [json.loads(f.read_text()) for f in figures]
+    impacts = {}
+    for page in pages:
+        for impact, nodes in page["axe"].values():
+            impacts[impact] = impacts.get(impact, 0) + nodes
+    terminalreporter.section("pages in the browser")
+    for page in sorted(pages, key=lambda p: -p["transferred"]):
+        terminalreporter.write_line(
+            f"{page['transferred']:>10,} bytes  {page['requests']:>2} requests  {page['path']}"
+        )
+    terminalreporter.write_line(
+        f"{len(pages)} pages; axe findings by impact (elements): {impacts or 'none'}"
+    )

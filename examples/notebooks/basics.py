@@ -41,8 +41,8 @@ class MyModel(nn.Module):
 # %% [markdown]
 # ## Train it a little
 #
-# Many tutorials use `X_train` and `y_train` without defining them. Here they are: 64 random
-# inputs and a target that depends on them.
+# Many tutorials use `X_train` and `y_train` without defining them. Here they are:
+# 64 random inputs and a target that depends on them.
 
 # %%
 X_train = torch.randn(64, 10, device=device)
