@@ -97,7 +97,13 @@ def test_mkdocs_build_strict(site):
         html = site / page.relative_to(ROOT / "docs").with_suffix("") / "index.html"
         if page.stem == "index":
             html = site / "index.html"
-        assert "--8<--" not in html.read_text(), f"{page}: an include was not expanded"
+        text = html.read_text()
+        assert "--8<--" not in text, f"{page}: an include was not expanded"
+        edit = f"/edit/main/{rel(page)}"  # Material's "Edit this page" link
+        assert edit in text, f"{rel(page)}: no link to edit it ({edit})"
+        for script in re.findall(r'<span class="filename">(examples/[^ <]+)\.py ', text):
+            for kind in (".py", ".ipynb"):  # both downloads in the block's title
+                assert re.search(rf'href="[./]*{script}{kind}" download', text), script
 
 
 @pytest.mark.xdist_group("site")

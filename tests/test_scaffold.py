@@ -18,6 +18,7 @@ from checks import (
     untitled_text_blocks,
     unused_examples,
 )
+from mkdocs.utils.yaml import yaml_load
 from pages import output_blocks
 from project import ROOT, load_example, run_script
 from pytest_examples import find_examples
@@ -47,7 +48,7 @@ def test_a_scaffolded_page_passes_every_check_and_builds(
     )
 
     assert page == copy / "docs" / "load-a-model-onto-a-tpu.md"
-    config = yaml.safe_load((copy / "mkdocs.yml").read_text())
+    config = yaml_load((copy / "mkdocs.yml").read_text())
     (beyond,) = [
         s["Beyond the basics"] for s in config["nav"] if "Beyond the basics" in s
     ]
