@@ -132,10 +132,18 @@ def test_page_in_the_browser(path, server, browser):
     shots = ARTIFACTS / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=shots / f"{name}-light.png", full_page=True)
-    page.emulate_media(color_scheme="dark")
-    page.reload(wait_until="networkidle")
-    page.screenshot(path=shots / f"{name}-dark.png", full_page=True)
     context.close()
+    dark = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme="dark"
+    )
+    page = dark.new_page()
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(server + path, wait_until="networkidle")
+    page.wait_for_function("document.body.dataset.mdColorScheme === 'slate'")
+    violations += Axe().run(page).response["violations"]  # the dark palette too
+    page.screenshot(path=shots / f"{name}-dark.png", full_page=True)
+    dark.close()
 
     figures = {
         "path": "/" + path,

@@ -101,7 +101,9 @@ def test_mkdocs_build_strict(site):
         assert "--8<--" not in text, f"{page}: an include was not expanded"
         edit = f"/edit/main/{rel(page)}"  # Material's "Edit this page" link
         assert edit in text, f"{rel(page)}: no link to edit it ({edit})"
-        for script in re.findall(r'<span class="filename">(examples/[^ <]+)\.py ', text):
+        for script in re.findall(
+            r'<span class="filename">(examples/[^ <]+)\.py ', text
+        ):
             for kind in (".py", ".ipynb"):  # both downloads in the block's title
                 assert re.search(rf'href="[./]*{script}{kind}" download', text), script
 

@@ -6,8 +6,9 @@
 # model predicts exactly what the trained one did. Each step has its own page on
 # this site; this notebook runs them one after the other.
 #
-# Download [basics.py](basics.py): VS Code and PyCharm run its `# %%` cells as a
-# notebook, Jupyter opens it with jupytext, and `python basics.py` runs it whole.
+# Download [basics.ipynb](basics.ipynb) for Jupyter (with the outputs below), or
+# [basics.py](basics.py): VS Code and PyCharm run its `# %%` cells as a notebook,
+# and `python basics.py` runs it whole.
 
 # %%
 import tempfile
