@@ -214,3 +214,35 @@ def contract_problems(script, source):
         f"{script}: lacks {', '.join(lacks)}: copy the frame of "
         "examples/save/state_dict.py (or make the page with `python scripts/new_page.py`)"
     ]
+
+
+LEAD_MAX_LINES = 60  # a whole script longer than this cannot lead a page
+# Pages that lead with something other than a block that answers: each with the reason.
+LEAD_EXCEPTIONS = {
+    "docs/troubleshooting.md": "a list of messages: each entry leads with its message",
+}
+
+
+def lead_problems(page, root=ROOT, text=None):
+    """The page's first Python block must run when pasted alone, and be short."""
+    if rel(page) in LEAD_EXCEPTIONS:
+        return []
+    blocks = python_fences(page, text)
+    if not blocks:
+        return []
+    lead = blocks[0]
+    found = [INCLUDE.match(line) for line in lead.body.splitlines() if line.strip()]
+    if not (found and all(found)):
+        return []  # an inline block: pytest-examples runs it as pasted
+    if any(m["section"] for m in found):
+        return [
+            f"{lead.where}: the page leads with a fragment, which does not run pasted "
+            "alone: lead with a short inline block or a whole short script"
+        ]
+    lines = len((Path(root) / found[0]["path"]).read_text().splitlines())
+    if lines > LEAD_MAX_LINES:
+        return [
+            f"{lead.where}: the page leads with a {lines}-line script: lead with the "
+            "shortest block that answers (an inline block), the whole script below it"
+        ]
+    return []

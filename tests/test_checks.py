@@ -12,6 +12,7 @@ import pytest
 from checks import (
     contract_problems,
     include_problems,
+    lead_problems,
     output_mismatch,
     repository_writes,
     untested_python_blocks,
@@ -195,3 +196,15 @@ def test_an_example_without_the_standard_entry_point():
     ]
     frame = Path("examples/save/state_dict.py").resolve()
     assert contract_problems("examples/save/state_dict.py", frame.read_text()) == []
+
+
+def test_a_page_that_leads_with_a_fragment(site):
+    md = page(
+        site,
+        f'# Page\n\n{FENCE}python title="Fragment of examples/topic/demo.py"\n'
+        f'--8<-- "examples/topic/demo.py:main"\n{FENCE}\n',
+    )
+    assert said(lead_problems(md, root=site), site) == [
+        "docs/page.md:3: the page leads with a fragment, which does not run pasted "
+        "alone: lead with a short inline block or a whole short script"
+    ]

@@ -22,6 +22,7 @@ import nbformat
 import pytest
 from checks import (
     include_problems,
+    lead_problems,
     untested_python_blocks,
     untitled_text_blocks,
     unused_examples,
@@ -69,6 +70,12 @@ def test_inline_block(
 def test_every_python_block_is_tested(page):
     """A Python block is an include of a script, or a block pytest-examples runs."""
     fail_on(untested_python_blocks(page))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=rel)
+def test_page_leads_with_a_block_that_runs_pasted_alone(page):
+    """The first Python block answers and runs alone (exceptions: checks.py)."""
+    fail_on(lead_problems(page))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=rel)

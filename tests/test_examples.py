@@ -1,12 +1,15 @@
-"""Every script under examples/ runs as `python examples/....py --device D`.
+"""Every script under examples/ runs pasted alone: `python script.py --device D`.
 
-Each example runs once per device: on the CPU always, on CUDA and on Apple's MPS
-when present. The CPU run is the run a reader gets by default (CUDA hidden), and
-checks every output block that a page quotes from the script
+Each example is copied alone into an empty folder and run there, once per device:
+on the CPU always, on CUDA and on Apple's MPS when present. The CPU run is the run
+a reader gets by default (CUDA hidden), and checks every output block that a page quotes from the script
 (```text title="Output of examples/..."```): what the page shows is what the
 installed torch prints, error messages included. `--update-outputs` rewrites
 those blocks from what the scripts print now instead of failing.
 """
+
+import shutil
+from pathlib import Path
 
 import pytest
 from checks import contract_problems, output_mismatch
@@ -19,14 +22,28 @@ def quoted_outputs(script):
     return [b for page in pages() for b in output_blocks(page) if b.script == script]
 
 
+GPU_FILES = ROOT / "data" / "gpu-checkpoints"
+# Scripts that read a file a reader downloads, and the option that points at it.
+NEEDS_A_FILE = {
+    "examples/devices/gpu_checkpoint.py": GPU_FILES / "mymodel_state_dict_cuda.pt",
+    "examples/devices/training_checkpoint.py": GPU_FILES / "checkpoint_cuda.pt",
+    "examples/troubleshooting/cuda_checkpoint_on_cpu.py": GPU_FILES
+    / "mymodel_state_dict_cuda.pt",
+    "examples/troubleshooting/weights_only_whole_model.py": GPU_FILES
+    / "mymodel_entire_cuda.pt",
+}
+
+
 def run_example(script, device, tmp_path):
+    """Run the script as a reader who pasted it alone into an empty folder would."""
+    pasted = tmp_path / "pasted" / Path(script).name
+    pasted.parent.mkdir()
+    shutil.copy(ROOT / script, pasted)
+    args = ["--device", device, "--out-dir", tmp_path / "out"]
+    if script in NEEDS_A_FILE:
+        args += ["--checkpoint", NEEDS_A_FILE[script]]
     env = {"CUDA_VISIBLE_DEVICES": ""} if device == "cpu" else {}
-    result = run_script(
-        script,
-        ["--device", device, "--out-dir", tmp_path / "out"],
-        cwd=tmp_path,
-        env=env,
-    )
+    result = run_script(pasted, args, cwd=tmp_path, env=env)
     if result.returncode != 0:
         pytest.fail(
             f"{script} --device {device} exited with {result.returncode}: "
