@@ -38,6 +38,7 @@ def site(tmp_path_factory):
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site_dir],
         cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
         capture_output=True,
         text=True,
     )
@@ -147,7 +148,8 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("pages in the browser")
     for page in sorted(pages, key=lambda p: -p["transferred"]):
         terminalreporter.write_line(
-            f"{page['transferred']:>10,} bytes  {page['requests']:>2} requests  {page['path']}"
+            f"{page['transferred']:>10,} bytes ({page['decoded']:>9,} uncompressed)"
+            f"  {page['requests']:>2} requests  {page['path']}"
         )
     terminalreporter.write_line(
         f"{len(pages)} pages; axe findings by impact (elements): {impacts or 'none'}"

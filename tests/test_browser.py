@@ -122,10 +122,13 @@ def test_page_in_the_browser(path, server, browser):
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("requestfinished", lambda r: sizes.append(r.sizes()))
+    responses = []
+    page.on("response", lambda r: responses.append(r))
     page.goto(server + path, wait_until="networkidle")
     # What a first visit transfers: the page and all it loads (cache empty).
     transferred = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)
     loaded = len(sizes)
+    decoded = sum(len(r.body()) for r in responses if r.status == 200)
     violations = Axe().run(page).response["violations"]
 
     name = (path.strip("/") or "index").replace("/", "-")
@@ -148,6 +151,7 @@ def test_page_in_the_browser(path, server, browser):
     figures = {
         "path": "/" + path,
         "transferred": transferred,
+        "decoded": decoded,  # the same bytes once uncompressed
         "requests": loaded,
         "axe": {v["id"]: [v["impact"], len(v["nodes"])] for v in violations},
     }

@@ -5,6 +5,7 @@ face the same checks as every page (checks.py), its script runs and prints what
 its page quotes, its inline block runs, and `mkdocs build --strict` renders it.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,7 @@ def test_a_scaffolded_page_passes_every_check_and_builds(
             tmp_path / "built",
         ],
         cwd=copy,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
         capture_output=True,
         text=True,
     )
