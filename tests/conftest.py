@@ -11,7 +11,6 @@ import sys
 import tempfile
 
 import pytest
-import torch
 from checks import repository_writes
 from pages import fences, output_blocks
 from project import ROOT
@@ -20,11 +19,18 @@ from project import ROOT
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="keras-home-"))
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
-mps = pytest.mark.skipif(
-    not torch.backends.mps.is_available(), reason="MPS (Apple silicon) is not available"
-)
-DEVICES = ["cpu", pytest.param("cuda", marks=cuda), pytest.param("mps", marks=mps)]
+DEVICES = ["cpu", "cuda", "mps"]
+
+
+def device_available(device):
+    """Whether this machine has `device` (torch is imported on first use only)."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.is_available()
+    if device == "mps":
+        return torch.backends.mps.is_available()
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +55,20 @@ def site(tmp_path_factory):
 @pytest.fixture(params=DEVICES)
 def device(request):
     """Every example runs on the CPU, on an NVIDIA GPU and on Apple's MPS when present."""
+    if not device_available(request.param):
+        names = {"cuda": "CUDA", "mps": "MPS (Apple silicon)"}
+        pytest.skip(f"{names[request.param]} is not available")
     return request.param
+
+
+@pytest.fixture(scope="session", autouse=True)
+def start_the_example_runner():
+    """Start run_script's server (it imports torch) while the first tests run."""
+    import threading
+
+    from project import start_runner
+
+    threading.Thread(target=start_runner, daemon=True).start()
 
 
 def pytest_addoption(parser):

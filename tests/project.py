@@ -74,6 +74,14 @@ def _forkserver():
     return _context
 
 
+def start_runner():
+    """Start the forkserver now, so that the first run does not wait for it."""
+    from multiprocessing import forkserver
+
+    _forkserver()
+    forkserver.ensure_running()
+
+
 def run_script(script, args=(), cwd=None, env=None, timeout=600):
     """Run `python script ARGS` in `cwd`; `env` adds environment variables."""
     cwd = Path(cwd or tempfile.mkdtemp())

@@ -9,9 +9,7 @@
 
 import importlib.util
 import json
-import os
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -80,13 +78,13 @@ def test_script_reproduces_fixtures(device, tmp_path):
 
 def test_script_pickles_entire_model_as_main(tmp_path):
     """Run as a script, the entire-model file names __main__.MyModel, as the committed one."""
-    subprocess.run(
-        [sys.executable, SCRIPT, "--device", "cpu", "--out-dir", tmp_path],
+    run = run_script(
+        SCRIPT,
+        ["--device", "cpu", "--out-dir", tmp_path],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": "", "CUDA_VISIBLE_DEVICES": ""},
-        check=True,
-        capture_output=True,
+        env={"CUDA_VISIBLE_DEVICES": ""},
     )
+    assert run.returncode == 0, run.stderr
 
     def unsafe(path):
         return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
