@@ -8,7 +8,8 @@
   `examples/<topic>/<name>.ipynb`: the docstring as a Markdown cell, the code as a
   cell, and a last cell that calls `main()` (a notebook has no command line).
   A notebook page's `.ipynb` holds the outputs of the build's run.
-- The title bar of a block that shows a whole script links its `.py` and `.ipynb`.
+- The title bar of a block that shows a whole script links its `.py` and `.ipynb`,
+  and folded whole scripts are left out of the search index.
 """
 
 import ast
@@ -160,4 +161,9 @@ def on_page_content(html, page, config, files):
             f'<a class="download" href="{up}{script}.ipynb" download>.ipynb</a></span>'
         )
 
+    # The folded whole scripts ("??? example") stay out of the search index: their
+    # code is on the page already, in the fragments, and they would triple its size.
+    html = html.replace(
+        '<details class="example">', '<details class="example" data-search-exclude>'
+    )
     return TITLE.sub(links, html)
