@@ -36,8 +36,8 @@ def main(device="cpu", out_dir=None):
 
         loaded = torch.jit.load(path, map_location=device)  # no MyModel needed
         # --8<-- [end:script]
-    for warning in caught:
-        print(f"{warning.category.__name__}: {warning.message}")
+    for warning in caught:  # the category depends on the release: see below
+        print(f"deprecated: {warning.message}")
 
     # PyTorch 2.14 warns with FutureWarning, which Python shows; 2.13 warned with
     # DeprecationWarning, which Python hides from code outside __main__.
