@@ -28,6 +28,7 @@ nox.options.default_venv_backend = "venv"
 RELEASES = {
     "2.14.1": ["torchvision==0.29.1"],
     "2.13.0": [],
+    "2.6.0": [],  # the oldest the site names: weights_only=True became the default
 }
 PINNED_TOGETHER = re.compile(r"(torch|torchvision)\b")
 
@@ -50,6 +51,11 @@ def matrix(session, torch):
     session.run("pytest", *args, success_codes=[0, 1])  # failures: recorded below
 
     suite = ET.parse(report).getroot().find("testsuite")
+    failed_tests = sorted(
+        f"{case.get('classname')}::{case.get('name')}"
+        for case in suite.iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None
+    )
     counts = {k: int(suite.get(k)) for k in ("tests", "failures", "errors", "skipped")}
     record = {
         "torch": torch,
@@ -61,6 +67,7 @@ def matrix(session, torch):
         "skipped": counts["skipped"],
         "seconds": round(float(suite.get("time"))),
         "left_out": left_out,
+        "failed_tests": failed_tests,
     }
     Path("matrix").mkdir(exist_ok=True)
     Path("matrix", f"{torch}.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -201,3 +201,28 @@ def test_lint_and_format():
         text=True,
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+@pytest.mark.xdist_group("site")
+def test_pages_show_the_releases_their_code_passed_on(site):
+    """Under each title, the releases from the matrix's records (matrix/*.json)."""
+    records = [json.loads(p.read_text()) for p in (ROOT / "matrix").glob("*.json")]
+    pinned = re.search(r'"torch==([^"]+)"', (ROOT / "pyproject.toml").read_text())[1]
+    assert pinned in {r["torch"] for r in records}, "run `nox -s matrix` for the pin"
+    line = re.compile(r'<p class="tested-with">[^<]*PyTorch ([^<(]+) \(on the CPU\)')
+    shown = {}
+    for page in PAGES:
+        if not re.search(r"^```python", page.read_text(), re.M):
+            continue
+        path = page.relative_to(ROOT / "docs").with_suffix("")
+        html = site / ("" if path.name == "index" else path) / "index.html"
+        m = line.search(html.read_text())
+        assert m, f"{rel(page)}: no line saying which releases its code passed on"
+        shown[rel(page)] = m[1].split(", ")
+        assert pinned in shown[rel(page)], rel(page)
+    # A release on which a page's tests were left out is not shown for it.
+    for record in records:
+        for word in record["left_out"]:
+            for page, releases in shown.items():
+                if word in page:
+                    assert record["torch"] not in releases, (page, record["torch"])
