@@ -24,6 +24,7 @@ from mkdocs.structure.files import File
 
 NOTEBOOKS = "examples/notebooks/"
 TIMEOUT = 600  # seconds a notebook cell may run
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def script_to_notebook(source):
@@ -54,11 +55,7 @@ def script_to_notebook(source):
             )
         )
     notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    notebook.metadata["kernelspec"] = KERNELSPEC
     return notebook
 
 
@@ -121,11 +118,7 @@ def on_files(files, config):
         source = Path(file.abs_src_path).read_text()
         if path.startswith(NOTEBOOKS):
             notebook = jupytext.reads(source, fmt="py:percent")
-            notebook.metadata["kernelspec"] = {
-                "name": "python3",
-                "display_name": "Python 3",
-                "language": "python",
-            }
+            notebook.metadata["kernelspec"] = KERNELSPEC
             with tempfile.TemporaryDirectory() as cwd:
                 execute(notebook, cwd)
             page = path.removesuffix(".py") + ".md"

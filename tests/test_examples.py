@@ -8,18 +8,24 @@ installed torch prints, error messages included. `--update-outputs` rewrites
 those blocks from what the scripts print now instead of failing.
 """
 
+import functools
 import shutil
 from pathlib import Path
 
 import pytest
 from checks import contract_problems, output_mismatch
-from pages import normalize, output_blocks, pages
+from pages import output_blocks, pages
 from project import EXAMPLES, NOTEBOOKS, ROOT, run_script
 
 
-def quoted_outputs(script):
-    """The output blocks that pages quote from `script`."""
-    return [b for page in pages() for b in output_blocks(page) if b.script == script]
+@functools.cache
+def quoted_outputs():
+    """Every output block on the pages, by the script it quotes (pages read once)."""
+    by_script = {}
+    for page in pages():
+        for block in output_blocks(page):
+            by_script.setdefault(block.script, []).append(block)
+    return by_script
 
 
 GPU_FILES = ROOT / "data" / "gpu-checkpoints"
@@ -50,7 +56,7 @@ def run_example(script, device, tmp_path):
             f"run it with `python {script} --device {device}`\n{result.stderr}",
             pytrace=False,
         )
-    return normalize(result.stdout) + "\n"
+    return result.stdout  # compared after normalize() by output_mismatch
 
 
 @pytest.mark.parametrize("script", EXAMPLES)
@@ -59,7 +65,7 @@ def test_example(script, device, tmp_path, update_outputs, repository_guard):
     printed = run_example(script, device, tmp_path)
     if device != "cpu":
         return
-    for block in quoted_outputs(script):
+    for block in quoted_outputs().get(script, []):
         problem = output_mismatch(block, printed)
         if problem and update_outputs is not None:
             update_outputs.rewrite(block, printed)
