@@ -134,6 +134,67 @@ def output_mismatch(block, printed):
     )
 
 
+def block_error(block, error) -> str:
+    """The error a block raised, with the block's own lines: pytest's traceback of
+    a frame pytest-examples compiled can raise StopIteration on Python 3.11 and end
+    the whole run (an INTERNALERROR), so it is not asked for."""
+    lines = [f"{rel(block.path)}:{block.start_line}: the block raised"]
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == str(block.path):
+            lines.append(f"  at {rel(block.path)}:{tb.tb_lineno}")
+        tb = tb.tb_next
+    lines.append(f"{type(error).__name__}: {error}")
+    return "\n".join(lines)
+
+
+def release_of(version):
+    """The major.minor release of a torch version string: "2.6.0+cu124" -> "2.6"."""
+    m = re.match(r"(\d+)\.(\d+)", str(version))
+    return f"{m[1]}.{m[2]}"
+
+
+def _tagged_sets(blocks):
+    """A script's release-tagged output blocks, grouped by the page that shows them."""
+    sets = {}
+    for block in blocks:
+        if block.releases:
+            sets.setdefault((block.fence.page, block.script), []).append(block)
+    return sets
+
+
+def unquoted_release_problems(blocks, release):
+    """One line per page that quotes a script per release but not for `release`."""
+    problems = []
+    for (page, script), tagged in _tagged_sets(blocks).items():
+        if not any(b.applies_to(release) for b in tagged):
+            named = sorted({r for b in tagged for r in b.releases}, key=release_key)
+            problems.append(
+                f"{rel(page)}: quotes {script} on PyTorch {', '.join(named)} but not on "
+                f'{release}: add a block titled "Output of {script} on PyTorch {release}", '
+                "or add the release to the title of the block that matches"
+            )
+    return problems
+
+
+def release_coverage_problems(blocks, releases):
+    """One line per page whose per-release quotes of a script leave out a matrix release."""
+    problems = []
+    for (page, script), tagged in _tagged_sets(blocks).items():
+        missing = [r for r in releases if not any(b.applies_to(r) for b in tagged)]
+        if missing:
+            problems.append(
+                f"{rel(page)}: quotes {script} per release but for none of "
+                f"{', '.join(missing)} (noxfile.py RELEASES): quote what "
+                f"{'they print' if len(missing) > 1 else 'it prints'} too"
+            )
+    return problems
+
+
+def release_key(release):
+    return tuple(int(n) for n in release.split("."))
+
+
 def repository_writes(who, before, after):
     """One line when files in the repository appeared or changed during a run."""
     new = sorted(after - before)

@@ -7,7 +7,9 @@ Every test that looks at Markdown goes through these functions, and so does
 - An *include* is a `--8<-- "examples/x/y.py"` line (pymdownx.snippets), with an
   optional `:section`.
 - An *output block* is a ```text title="Output of examples/x/y.py"``` fence: what
-  that script prints. A line `...` in it stands for any number of lines.
+  that script prints. A line `...` in it stands for any number of lines. A title
+  ending "on PyTorch 2.6" or "on PyTorch 2.13 and 2.14" quotes only what those
+  releases print.
 """
 
 import re
@@ -24,7 +26,10 @@ FENCE = re.compile(
 )
 INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$')
 TITLE = re.compile(r'title="(?P<title>[^"]*)"')
-OUTPUT_TITLE = re.compile(r"^Output of (?P<script>examples/\S+\.py)$")
+OUTPUT_TITLE = re.compile(
+    r"^Output of (?P<script>examples/\S+\.py)"
+    r"(?: on PyTorch (?P<releases>\d+\.\d+(?:(?:, | and )\d+\.\d+)*))?$"
+)
 SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(?P<end>start|end):(?P<name>[^\]]+)\]")
 
 
@@ -117,10 +122,17 @@ def includes(page, text=None):
 class OutputBlock:
     fence: Fence
     script: str  # examples/x/y.py
+    # The torch releases ("2.6", "2.13") whose output this is, from a title ending
+    # "on PyTorch 2.6" or "on PyTorch 2.13 and 2.14"; empty: every release.
+    releases: tuple[str, ...] = ()
 
     @property
     def text(self):
         return self.fence.body
+
+    def applies_to(self, release):
+        """Whether the block quotes what `release` ("2.13") prints."""
+        return not self.releases or release in self.releases
 
 
 def output_blocks(page, text=None):
@@ -130,7 +142,8 @@ def output_blocks(page, text=None):
         title = fence.title or ""
         m = OUTPUT_TITLE.match(title)
         if fence.lang == "text" and m:
-            blocks.append(OutputBlock(fence, m["script"]))
+            releases = re.split(r", | and ", m["releases"]) if m["releases"] else []
+            blocks.append(OutputBlock(fence, m["script"], tuple(releases)))
     return blocks
 
 

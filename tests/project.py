@@ -8,6 +8,7 @@
   of `import torch` again; nothing else is shared with the tests.
 """
 
+import ast
 import importlib.util
 import multiprocessing
 import os
@@ -29,6 +30,19 @@ SCRIPTS = sorted(
 # cells, no main(); the site executes them at build time.
 NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
 EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
+
+
+def matrix_releases():
+    """The major.minor torch releases the matrix runs (RELEASES in noxfile.py)."""
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and getattr(node.targets[0], "id", "") == "RELEASES"
+        ):
+            versions = ast.literal_eval(node.value)
+            return [".".join(v.split(".")[:2]) for v in versions]
+    raise LookupError("noxfile.py has no RELEASES")
 
 
 def load_example(script):

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 from checks import (
+    block_error,
     contract_problems,
     include_problems,
     lead_problems,
     output_mismatch,
+    release_coverage_problems,
+    release_of,
     repository_writes,
+    unquoted_release_problems,
     untested_python_blocks,
     untitled_text_blocks,
     unused_examples,
@@ -22,6 +26,7 @@ from checks import (
 from conftest import OutputUpdater, changed_files
 from pages import output_blocks, updated_quote
 from project import run_script
+from pytest_examples import find_examples
 
 FENCE = "```"
 
@@ -185,6 +190,51 @@ def test_update_outputs_rewrites_a_changed_message_keeping_gaps(site):
     )
     (block,) = output_blocks(md)
     assert output_mismatch(block, PRINTED) is None
+
+
+def test_an_inline_block_that_raises(site, eval_example):
+    md = page(site, "# Page\n\n```python\nx = 1\nraise ValueError('no file')\n```\n")
+    (block,) = find_examples(md)
+    with pytest.raises(ValueError) as raised:
+        eval_example.run(block)
+    assert said(block_error(block, raised.value), site) == (
+        "docs/page.md:3: the block raised\n  at docs/page.md:5\nValueError: no file"
+    )
+
+
+def per_release(site, *releases):
+    """A page quoting demo.py once per entry of `releases` ("2.13 and 2.14")."""
+    blocks = "".join(
+        f'{FENCE}text title="Output of examples/topic/demo.py on PyTorch {r}"\n'
+        f"loaded: True\n{FENCE}\n\n"
+        for r in releases
+    )
+    return output_blocks(page(site, blocks))
+
+
+def test_output_quoted_per_release():
+    assert release_of("2.6.0+cu124") == "2.6"
+    assert release_of("2.14.1") == "2.14"
+
+
+def test_a_release_with_no_quote_of_its_own(site):
+    blocks = per_release(site, "2.13 and 2.14", "2.6")
+    assert [b.releases for b in blocks] == [("2.13", "2.14"), ("2.6",)]
+    assert unquoted_release_problems(blocks, "2.6") == []
+    assert said(unquoted_release_problems(blocks, "2.15"), site) == [
+        "docs/page.md: quotes examples/topic/demo.py on PyTorch 2.6, 2.13, 2.14 but not "
+        'on 2.15: add a block titled "Output of examples/topic/demo.py on PyTorch 2.15", '
+        "or add the release to the title of the block that matches"
+    ]
+
+
+def test_a_matrix_release_that_a_page_quotes_for_none(site):
+    blocks = per_release(site, "2.6, 2.13 and 2.14")
+    assert release_coverage_problems(blocks, ["2.14", "2.13", "2.6"]) == []
+    assert said(release_coverage_problems(blocks, ["2.14", "2.10"]), site) == [
+        "docs/page.md: quotes examples/topic/demo.py per release but for none of 2.10 "
+        "(noxfile.py RELEASES): quote what it prints too"
+    ]
 
 
 def test_an_example_without_the_standard_entry_point():

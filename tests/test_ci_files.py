@@ -8,7 +8,7 @@ import re
 
 import tomllib
 import yaml
-from project import ROOT
+from project import ROOT, matrix_releases
 from ruff.__main__ import find_ruff_bin
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -28,7 +28,7 @@ def test_workflows_install_the_pinned_torch_and_run_the_tests():
         config = yaml.safe_load(workflow.read_text())
         steps = [s for job in config["jobs"].values() for s in job.get("steps", [])]
         runs = "\n".join(s.get("run", "") for s in steps)
-        if "pip install" in runs:
+        if 'pip install ".' in runs or "pip install ." in runs:
             assert f"pip install {torch} " in runs, f"{workflow.name}: install {torch}"
     tests = yaml.safe_load((WORKFLOWS / "tests.yml").read_text())
     assert "pull_request" in tests[True]  # YAML reads the key `on` as True
@@ -47,3 +47,16 @@ def test_pre_commit_runs_the_ruff_the_tests_run():
         [find_ruff_bin(), "--version"], capture_output=True, text=True
     ).stdout.split()[1]
     assert ruff["rev"] == f"v{version}", "update rev in .pre-commit-config.yaml"
+
+
+def test_ci_runs_the_matrix_beyond_the_pin():
+    """CI runs at least one release besides the pin, and only releases noxfile.py lists."""
+    pin = pinned("torch").split("==")[1]
+    nox_runs = re.findall(
+        r"matrix\(torch='([\d.]+)'\)", (ROOT / ".ci" / "run").read_text()
+    )
+    tests = yaml.safe_load((WORKFLOWS / "tests.yml").read_text())
+    on_github = tests["jobs"]["matrix"]["strategy"]["matrix"]["torch"]
+    for releases in (nox_runs, on_github):
+        assert releases and pin not in releases
+        assert {r.rsplit(".", 1)[0] for r in releases} <= set(matrix_releases())

@@ -17,19 +17,30 @@ import html
 import json
 import re
 import subprocess
+from importlib.metadata import version
 
 import nbformat
 import pytest
 from checks import (
+    block_error,
     include_problems,
     lead_problems,
+    release_coverage_problems,
+    release_key,
+    release_of,
     untested_python_blocks,
     untitled_text_blocks,
     unused_examples,
 )
-from pages import pages, rel
-from project import EXAMPLES, NOTEBOOKS, ROOT, run_script
+from pages import output_blocks, pages, rel
+from project import EXAMPLES, NOTEBOOKS, ROOT, matrix_releases, run_script
 from pytest_examples import CodeExample, EvalExample, find_examples
+
+RELEASE = release_of(version("torch"))
+# A block that starts by refusing older releases: on those it must stop there.
+NEEDS_RELEASE = re.compile(
+    r'^assert torch\.__version__ >= "(?P<release>\d+\.\d+)"', re.M
+)
 
 PAGES = pages()
 BLOCKS = list(find_examples(*PAGES))
@@ -61,9 +72,30 @@ def test_inline_block(
     if eval_example.update_examples:
         eval_example.format(block)
         eval_example.run_print_update(block)
+    elif (gate := NEEDS_RELEASE.search(block.source)) and release_key(RELEASE) < (
+        release_key(gate["release"])
+    ):
+        # The block refuses to run on an older torch: check that it does.
+        try:
+            eval_example.run(block)
+        except AssertionError:
+            return
+        except Exception as error:
+            problem = block_error(block, error)
+        else:
+            problem = f"{rel(block.path)}:{block.start_line}: ran on torch {RELEASE}"
+        pytest.fail(f"{problem}, but it says it needs {gate['release']}", pytrace=False)
     else:
         eval_example.lint(block)
-        eval_example.run_print_check(block)
+        try:
+            eval_example.run_print_check(block)
+        except Exception as error:
+            problem = block_error(block, error)
+        else:
+            return
+        # Failed outside the except clause, so that pytest's report does not walk
+        # the block's traceback as this failure's context.
+        pytest.fail(problem, pytrace=False)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=rel)
@@ -95,6 +127,13 @@ def test_every_example_is_used_and_linked():
 def test_text_blocks_are_quoted_output(page):
     """Every ```text block names the example whose output it is."""
     fail_on(untitled_text_blocks(page, EXAMPLES))
+
+
+def test_output_quoted_per_release_covers_every_release_of_the_matrix():
+    """Where a page quotes a script per release, each release the matrix runs has its
+    quote, so no release of the matrix meets a page without one."""
+    blocks = [b for page in PAGES for b in output_blocks(page)]
+    fail_on(release_coverage_problems(blocks, matrix_releases()))
 
 
 @pytest.mark.xdist_group("site")

@@ -4,18 +4,33 @@ Each example is copied alone into an empty folder and run there, once per device
 on the CPU always, on CUDA and on Apple's MPS when present. The CPU run is the run
 a reader gets by default (CUDA hidden), and checks every output block that a page quotes from the script
 (```text title="Output of examples/..."```): what the page shows is what the
-installed torch prints, error messages included. `--update-outputs` rewrites
+installed torch prints, error messages included; a block titled "... on PyTorch
+2.6" is checked only on that release. `--update-outputs` rewrites
 those blocks from what the scripts print now instead of failing.
 """
 
 import functools
 import shutil
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from checks import contract_problems, output_mismatch
+from checks import (
+    contract_problems,
+    output_mismatch,
+    release_of,
+    unquoted_release_problems,
+)
 from pages import output_blocks, pages
 from project import EXAMPLES, NOTEBOOKS, ROOT, run_script
+
+# The installed torch, "2.13": a block titled "... on PyTorch 2.6" is checked on 2.6 only.
+RELEASE = release_of(version("torch"))
+
+
+def fail_on(problems):
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 @functools.cache
@@ -65,7 +80,9 @@ def test_example(script, device, tmp_path, update_outputs, repository_guard):
     printed = run_example(script, device, tmp_path)
     if device != "cpu":
         return
-    for block in quoted_outputs().get(script, []):
+    quoted = quoted_outputs().get(script, [])
+    fail_on(unquoted_release_problems(quoted, RELEASE))
+    for block in (b for b in quoted if b.applies_to(RELEASE)):
         problem = output_mismatch(block, printed)
         if problem and update_outputs is not None:
             update_outputs.rewrite(block, printed)
