@@ -8,6 +8,7 @@ end the same, bit for bit.
 """
 
 import argparse
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -96,18 +97,38 @@ def main(device="cpu", out_dir=None):
             epoch, model, optimizer, scheduler, swa_model, swa_scheduler, batches
         )
     # --8<-- [start:save]
+    swa_scheduler_state = swa_scheduler.state_dict()
+    # PyTorch 2.6 puts SWALR's anneal_func, a function, in its state_dict, and
+    # torch.load(weights_only=True) refuses it; SWALR(...) sets it again anyway.
+    swa_scheduler_state.pop("anneal_func", None)
     checkpoint = {
         "epoch": 4,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "swa_model": swa_model.state_dict(),  # n_averaged and the averaged weights
-        "swa_scheduler": swa_scheduler.state_dict(),
+        "swa_scheduler": swa_scheduler_state,
     }
     torch.save(checkpoint, out_dir / "checkpoint.pt")
     # --8<-- [end:save]
     print("epochs averaged:", checkpoint["swa_model"]["n_averaged"].item())
     assert checkpoint["swa_model"]["n_averaged"].item() == 4 - SWA_START
+
+    # SWALR's state_dict() saved as it is: PyTorch 2.6 puts the function in it,
+    # and torch.load(weights_only=True) refuses to rebuild a function.
+    torch.save(swa_scheduler.state_dict(), out_dir / "swalr.pt")
+    try:
+        torch.load(out_dir / "swalr.pt", weights_only=True)
+        print("SWALR's whole state_dict() loads with weights_only=True")
+    except pickle.UnpicklingError as err:
+        error = str(err)
+        print(error)
+    if torch.__version__ >= "2.13":
+        assert "anneal_func" not in swa_scheduler.state_dict()
+        torch.load(out_dir / "swalr.pt", weights_only=True)
+    else:
+        assert "anneal_func" in swa_scheduler.state_dict()
+        assert "Unsupported global: GLOBAL builtins.getattr" in error
     del model, optimizer, scheduler, swa_model, swa_scheduler
 
     # The resume: build everything as for a fresh start, then load each state.

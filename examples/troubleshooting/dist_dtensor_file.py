@@ -64,8 +64,12 @@ def main(device="cpu", out_dir=None):
     dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     try:
         model = MyModel()  # on the CPU: the group of one process is a gloo group
+        # What the model computes, taken before sharding: PyTorch 2.6 cannot run
+        # a forward pass of a model sharded with fully_shard on the CPU.
+        with torch.no_grad():
+            inputs = torch.randn(3, 10)
+            outputs = model(inputs)
         fully_shard(model)
-        # ... train the model ...
         torch.save(model.state_dict(), out_dir / "sharded_state_dict.pt")  # DTensors
 
         # --8<-- [start:fix]
@@ -74,9 +78,6 @@ def main(device="cpu", out_dir=None):
         if dist.get_rank() == 0:  # only rank 0 gets them with cpu_offload=True
             torch.save(state_dict, out_dir / "mymodel.pt")
         # --8<-- [end:fix]
-        with torch.no_grad():
-            inputs = torch.randn(3, 10)
-            outputs = model(inputs)
     finally:
         dist.destroy_process_group()
 
