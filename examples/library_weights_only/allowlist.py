@@ -123,7 +123,7 @@ def main(device="cpu", out_dir=None):
         try:
             load_detector(crafted)
         except pickle.UnpicklingError as err:
-            # PyTorch 2.6 names it builtins.print; 2.13 and 2.14 drop "builtins."
+            # PyTorch 2.6 names it builtins.print; 2.13, 2.14 and 2.15 drop "builtins."
             name = "print" if torch.__version__ >= "2.13" else "builtins.print"
             assert f"Unsupported global: GLOBAL {name} was not" in str(err)
         else:

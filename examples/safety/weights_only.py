@@ -46,7 +46,7 @@ def main(device="cpu", out_dir=None):
         torch.load(path, weights_only=True)  # the default since PyTorch 2.6
     except pickle.UnpicklingError as err:
         print(f"{type(err).__name__}: {err}")
-        # PyTorch 2.6 names it builtins.exec; 2.13 and 2.14 name it exec
+        # PyTorch 2.6 names it builtins.exec; 2.13, 2.14 and 2.15 name it exec
         name = "exec" if torch.__version__ >= "2.13" else "builtins.exec"
         assert f"Unsupported global: GLOBAL {name} was not" in str(err)
     else:
