@@ -73,8 +73,9 @@ def main(device="cpu", out_dir=None):
             same = torch.allclose(outputs, trained(inputs))
         print("no error; same outputs as the saved model:", same)
     # --8<-- [end:forward]
-    # torch 2.13, 2.14 and 2.15 on the CPU: `cpu_tensor @ meta_tensor` raises nothing and
-    # returns uninitialised memory. Other devices may raise; never the right numbers.
+    # torch 2.13, 2.14 and 2.15 on the CPU: `cpu_tensor @ meta_tensor` raises nothing
+    # and returns uninitialised memory. Other devices may raise; never the right
+    # numbers.
     assert same is not True
     if torch.device(device).type == "cpu":
         assert same is False
