@@ -1,14 +1,15 @@
 """The version matrix: the examples and the pages' blocks on each torch release.
 
-    pip install nox
+    pip install ".[test]"                # nox comes with the test extras
     nox -s matrix                        # every release below, one after the other
     nox -s "matrix(torch='2.13.0')"      # one release
     nox -R -s "matrix(torch='2.6.0')" -- -k save_entire  # a few tests, no record
 
 Each session makes its own virtual environment with that torch and everything else
 pyproject.toml pins, runs the example scripts (with their quoted outputs) and the
-pages' inline blocks, and writes what passed to matrix/<release>.json. The browser
-tests and the site build do not depend on torch and run in the main suite only.
+pages' inline blocks (and builds the site, which runs the notebook page), and
+writes what passed to matrix/<release>.json. The browser tests run in the main
+suite only: the pages they check do not change with torch.
 """
 
 import json
