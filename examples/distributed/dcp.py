@@ -132,6 +132,9 @@ def run_rank(device, out_dir):
         result = {"world_size": dist.get_world_size(), "shard_shapes": shard_shapes}
         result |= {"inputs": inputs.cpu(), "outputs": outputs.cpu()}
         torch.save(result, out_dir / f"rank{rank}.pt")
+        # No rank leaves while another still sends: gloo aborts a process that
+        # exits with a transfer in flight.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -191,6 +191,9 @@ def run_rank(device, out_dir):
         result |= {"other_rank_got": other_rank_got, "error": error}
         result |= {"inputs": inputs, "outputs": outputs.cpu()}
         torch.save(result, out_dir / f"rank{rank}.pt")
+        # No rank leaves while another still sends: gloo aborts a process that
+        # exits with a transfer in flight.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
