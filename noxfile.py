@@ -31,6 +31,7 @@ RELEASES = {
     "2.15.0": [],  # the newest; no torchvision for it yet
     "2.14.1": ["torchvision==0.29.1"],
     "2.13.0": [],
+    "2.10.0": [],  # the oldest the site trusts with others' files (CVE-2026-24747)
     "2.6.0": [],  # the oldest the site names: weights_only=True became the default
 }
 PINNED_TOGETHER = re.compile(r"(torch|torchvision)\b")
