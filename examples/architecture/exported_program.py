@@ -91,7 +91,7 @@ def main(device="cpu", out_dir=None):
     else:
         raise AssertionError("a static export accepted a new batch size")
     # --8<-- [end:static]
-    if torch.__version__ >= "2.13":  # a guard that the program runs first
+    if torch.__version__ >= "2.10":  # a guard that the program runs first
         assert isinstance(error, AssertionError)
         assert "Guard failed: x.size()[0] == 3" in str(error)
     else:  # PyTorch 2.6: a check of the inputs before the program runs

@@ -40,10 +40,10 @@ def main(device="cpu", out_dir=None):
     for warning in caught:  # the category depends on the release: see below
         print(f"deprecated: {warning.message}")
 
-    # PyTorch 2.14 warns with FutureWarning, which Python shows; 2.13 warns with
-    # DeprecationWarning, which Python hides from code outside __main__; 2.6 does
-    # not warn.
-    if torch.__version__ >= "2.13":
+    # PyTorch 2.14 and 2.15 warn with FutureWarning, which Python shows; 2.10 to 2.13
+    # warn with DeprecationWarning, which Python hides from code outside __main__;
+    # 2.6 does not warn.
+    if torch.__version__ >= "2.10":
         category = FutureWarning if torch.__version__ >= "2.14" else DeprecationWarning
         deprecations = [w for w in caught if w.category is category]
         assert len(deprecations) == 3, [str(w.message) for w in caught]

@@ -7,8 +7,9 @@ and save it again asynchronously. The first process then loads the same
 checkpoint into a plain model in one process, turns it into one torch.save file
 and back, and into a safetensors file, and checks every copy against the ranks.
 
-On the CPU, PyTorch 2.6 cannot run a model sharded with fully_shard: there the
-ranks check the error that the first forward pass raises, and stop.
+On the CPU, PyTorch 2.6 cannot run a model sharded with fully_shard (2.10 and
+later can): there the ranks check the error that the first forward pass raises,
+and stop.
 """
 
 import argparse
@@ -66,7 +67,8 @@ def run_rank(device, out_dir):
         torch.manual_seed(0)
         model, optimizer = sharded_model_and_optimizer(device, mesh)
         if device.type == "cpu" and torch.__version__ < "2.7":
-            # PyTorch 2.6 shards the model on the CPU, but cannot run it.
+            # PyTorch 2.6 shards the model on the CPU, but cannot run it: its CPU
+            # Stream has no record_event (added by pytorch/pytorch#145935).
             error = None
             try:
                 model(torch.randn(8, 10, device=device))

@@ -8,8 +8,9 @@ checks that one more training step gives the same weights as the model that was
 never interrupted. The first process loads full.pt into a plain model, with no
 process group, and checks that it computes what the ranks computed.
 
-On the CPU, PyTorch 2.6 cannot run a model sharded with fully_shard: there the
-ranks check the error that the first forward pass raises, and stop.
+On the CPU, PyTorch 2.6 cannot run a model sharded with fully_shard (2.10 and
+later can): there the ranks check the error that the first forward pass raises,
+and stop.
 """
 
 import argparse
@@ -80,7 +81,8 @@ def run_rank(device, out_dir):
         torch.manual_seed(0)
         model, optimizer = sharded_model_and_optimizer(device, mesh)
         if device.type == "cpu" and torch.__version__ < "2.7":
-            # PyTorch 2.6 shards the model on the CPU, but cannot run it.
+            # PyTorch 2.6 shards the model on the CPU, but cannot run it: its CPU
+            # Stream has no record_event (added by pytorch/pytorch#145935).
             error = None
             try:
                 train_step(model, optimizer, torch.randn(8, 10, device=device))

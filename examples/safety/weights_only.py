@@ -21,7 +21,7 @@ def main(device="cpu", out_dir=None):
         print("WARNING: this torch is too old to load files from others, even with")
         print("weights_only=True: upgrade it first (pip install --upgrade torch)")
     # --8<-- [end:version]
-    if torch.__version__ >= "2.13":
+    if torch.__version__ >= "2.10":
         assert has_fixes
     else:  # 2.6: as text, "2.6.0" sorts after "2.10"; as a version, before
         assert not has_fixes and str(torch.__version__) > "2.10"
@@ -46,8 +46,8 @@ def main(device="cpu", out_dir=None):
         torch.load(path, weights_only=True)  # the default since PyTorch 2.6
     except pickle.UnpicklingError as err:
         print(f"{type(err).__name__}: {err}")
-        # PyTorch 2.6 names it builtins.exec; 2.13, 2.14 and 2.15 name it exec
-        name = "exec" if torch.__version__ >= "2.13" else "builtins.exec"
+        # PyTorch 2.6 names it builtins.exec; 2.10 and later name it exec
+        name = "exec" if torch.__version__ >= "2.10" else "builtins.exec"
         assert f"Unsupported global: GLOBAL {name} was not" in str(err)
     else:
         raise AssertionError("weights_only=True loaded a file that runs code")

@@ -123,7 +123,7 @@ def main(device="cpu", out_dir=None):
     except pickle.UnpicklingError as err:
         error = str(err)
         print(error)
-    if torch.__version__ >= "2.13":
+    if torch.__version__ >= "2.10":  # 2.10 and later save the strategy's name instead
         assert "anneal_func" not in swa_scheduler.state_dict()
         torch.load(out_dir / "swalr.pt", weights_only=True)
     else:

@@ -1,9 +1,9 @@
 """Fix "PytorchStreamReader failed locating file data.pkl": a torch.export file.
 
 `torch.export.save` writes a .pt2 archive: a zip file like torch.save's, but with no
-data.pkl inside, so torch.load cannot read it and calls it corrupted. It is not:
-load it with `torch.export.load`. (PyTorch 2.6 writes the archive's files at the top of
-the zip, not in a folder, and torch.load says so instead.)
+data.pkl inside, so torch.load cannot read it (and, since PyTorch 2.11, calls it
+likely corrupted). It is not: load it with `torch.export.load`. (PyTorch 2.6 writes the
+archive's files at the top of the zip, not in a folder, and torch.load says so instead.)
 """
 
 import argparse
@@ -40,8 +40,11 @@ def main(device="cpu", out_dir=None):
     else:
         raise AssertionError("torch.load read a .pt2 archive")
     print(f"{type(error).__name__}: {error}")
-    if torch.__version__ >= "2.13":
+    if torch.__version__ >= "2.10":
         assert "PytorchStreamReader failed locating file data.pkl" in str(error)
+        # Since 2.11 the message adds a guess: "likely corrupted". It is not.
+        corrupted = "there is a high likelihood that your checkpoint file is corrupted"
+        assert (corrupted in str(error)) == (torch.__version__ >= "2.11")
     else:  # PyTorch 2.6: no folder in the archive, so the reader stops sooner
         assert "file in archive is not in a subdirectory" in str(error)
     names = zipfile.ZipFile(path).namelist()
