@@ -23,31 +23,47 @@ def records():
 
 
 def releases_for(page_path, markdown, all_records):
-    """The releases whose matrix run passed every test of this page."""
+    """The releases whose matrix run passed every test of this page, and, apart, those
+    whose run left some of its tests out (torchvision's) and passed all the rest:
+    ([release], {release: [what was left out]})."""
     names = [page_path, *INCLUDE.findall(markdown)]
-    passed = []
+    passed, partly = [], {}
     for record in all_records:
-        left_out = any(word in name for word in record["left_out"] for name in names)
+        words = [w for w in record["left_out"] if any(w in name for name in names)]
+        ran = [name for name in names if not any(w in name for w in words)]
         failed_tests = record.get("failed_tests")
         if failed_tests is None:  # a record without the list: any failure counts
             failed = record["failed"] > 0
         else:
-            failed = any(name in test for test in failed_tests for name in names)
-        if not (left_out or failed):
+            failed = any(name in test for test in failed_tests for name in ran)
+        if failed:
+            continue
+        if not words:
             passed.append(record["torch"])
-    return passed
+        elif any(name.startswith("examples/") for name in ran) or page_path in ran:
+            partly[record["torch"]] = words
+    return passed, partly
+
+
+def tested_line(passed, partly):
+    line = "The code on this page passed its tests with PyTorch "
+    line += f"{', '.join(passed)} (on the CPU)"
+    if partly:
+        words = sorted({w for ws in partly.values() for w in ws})
+        line += (
+            f"; all but its {' and '.join(words)} examples also passed with "
+            f"{', '.join(partly)}"
+        )
+    return f'<p class="tested-with">{line}.</p>'
 
 
 def on_page_markdown(markdown, page, config, files):
     if not page.file.src_uri.endswith(".md") or page.file.generated_by:
         return markdown
-    tested = releases_for(f"docs/{page.file.src_uri}", markdown, records())
-    if not tested or not re.search(r"^```python", markdown, re.M):
+    passed, partly = releases_for(f"docs/{page.file.src_uri}", markdown, records())
+    if not passed or not re.search(r"^```python", markdown, re.M):
         return markdown
-    line = (
-        f'<p class="tested-with">The code on this page passed its tests with PyTorch '
-        f"{', '.join(tested)} (on the CPU).</p>"
-    )
+    line = tested_line(passed, partly)
     title = re.search(r"^# .*$", markdown, re.M)
     at = title.end() if title else 0
     return markdown[:at] + "\n\n" + line + "\n" + markdown[at:]
