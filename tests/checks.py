@@ -8,6 +8,7 @@ them on the site; test_checks.py proves each one catches its mistake.
 import re
 from pathlib import Path
 
+import pytest
 from pages import (
     INCLUDE,
     ROOT,
@@ -19,8 +20,15 @@ from pages import (
     rel,
     sections,
 )
+from project import release_key
 
 PYTHON_LANGS = re.compile(r"^\{?\s*\.?(py|python|python3|py3|pycon|ipython|ipython3)\b")
+
+
+def fail_on(problems):
+    """Fail the test with the problems' lines, when there are any (no traceback)."""
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 def python_fences(page, text=None):
@@ -148,12 +156,6 @@ def block_error(block, error) -> str:
     return "\n".join(lines)
 
 
-def release_of(version):
-    """The major.minor release of a torch version string: "2.6.0+cu124" -> "2.6"."""
-    m = re.match(r"(\d+)\.(\d+)", str(version))
-    return f"{m[1]}.{m[2]}"
-
-
 def _tagged_sets(blocks):
     """A script's release-tagged output blocks, grouped by the page that shows them."""
     sets = {}
@@ -189,10 +191,6 @@ def release_coverage_problems(blocks, releases):
                 f"{'they print' if len(missing) > 1 else 'it prints'} too"
             )
     return problems
-
-
-def release_key(release):
-    return tuple(int(n) for n in release.split("."))
 
 
 def repository_writes(who, before, after):

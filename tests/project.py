@@ -17,6 +17,7 @@ import runpy
 import sys
 import tempfile
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,16 +33,31 @@ NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
 EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
 
 
+def release_of(version):
+    """The major.minor release of a torch version string: "2.6.0+cu124" -> "2.6"."""
+    m = re.match(r"(\d+)\.(\d+)", str(version))
+    return f"{m[1]}.{m[2]}"
+
+
+def release_key(release):
+    """A release ("2.13") as a tuple that sorts as versions do."""
+    return tuple(int(n) for n in release.split("."))
+
+
+# The installed torch's release: an output block titled "... on PyTorch 2.6" is
+# checked on 2.6 only.
+RELEASE = release_of(version("torch"))
+
+
 def matrix_releases():
-    """The major.minor torch releases the matrix runs (RELEASES in noxfile.py)."""
+    """The torch versions the matrix runs (RELEASES in noxfile.py): "2.15.0", ..."""
     tree = ast.parse((ROOT / "noxfile.py").read_text())
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
             and getattr(node.targets[0], "id", "") == "RELEASES"
         ):
-            versions = ast.literal_eval(node.value)
-            return [".".join(v.split(".")[:2]) for v in versions]
+            return list(ast.literal_eval(node.value))
     raise LookupError("noxfile.py has no RELEASES")
 
 

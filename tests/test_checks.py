@@ -16,7 +16,6 @@ from checks import (
     lead_problems,
     output_mismatch,
     release_coverage_problems,
-    release_of,
     repository_writes,
     unquoted_release_problems,
     untested_python_blocks,
@@ -25,7 +24,7 @@ from checks import (
 )
 from conftest import OutputUpdater, changed_files
 from pages import output_blocks, updated_quote
-from project import run_script
+from project import release_of, run_script
 from pytest_examples import find_examples
 
 FENCE = "```"

@@ -11,26 +11,17 @@ those blocks from what the scripts print now instead of failing.
 
 import functools
 import shutil
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from checks import (
     contract_problems,
+    fail_on,
     output_mismatch,
-    release_of,
     unquoted_release_problems,
 )
 from pages import output_blocks, pages
-from project import EXAMPLES, NOTEBOOKS, ROOT, run_script
-
-# The installed torch, "2.13": a block titled "... on PyTorch 2.6" is checked on 2.6 only.
-RELEASE = release_of(version("torch"))
-
-
-def fail_on(problems):
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+from project import EXAMPLES, NOTEBOOKS, RELEASE, ROOT, run_script
 
 
 @functools.cache
@@ -103,6 +94,4 @@ def test_notebook_as_script(notebook, tmp_path, repository_guard):
 @pytest.mark.parametrize("script", EXAMPLES + NOTEBOOKS)
 def test_example_contract(script):
     """Every example has the standard entry point and options (exceptions: checks.py)."""
-    problems = contract_problems(script, (ROOT / script).read_text())
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    fail_on(contract_problems(script, (ROOT / script).read_text()))
