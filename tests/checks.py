@@ -170,7 +170,10 @@ def unquoted_release_problems(blocks, release):
     problems = []
     for (page, script), tagged in _tagged_sets(blocks).items():
         if not any(b.applies_to(release) for b in tagged):
-            named = sorted({r for b in tagged for r in b.releases}, key=release_key)
+            named = sorted(
+                {r for b in tagged for r in b.releases},
+                key=lambda r: release_key(r.split()[0]),
+            )
             problems.append(
                 f"{rel(page)}: quotes {script} on PyTorch {', '.join(named)} but not on "
                 f'{release}: add a block titled "Output of {script} on PyTorch {release}", '

@@ -8,8 +8,8 @@ Every test that looks at Markdown goes through these functions, and so does
   optional `:section`.
 - An *output block* is a ```text title="Output of examples/x/y.py"``` fence: what
   that script prints. A line `...` in it stands for any number of lines. A title
-  ending "on PyTorch 2.6" or "on PyTorch 2.13 and 2.14" quotes only what those
-  releases print.
+  ending "on PyTorch 2.6", "on PyTorch 2.13 and 2.14", "on PyTorch 2.6 to 2.9" or
+  "on PyTorch 2.10 and later" quotes only what those releases print.
 """
 
 import re
@@ -28,8 +28,24 @@ INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\
 TITLE = re.compile(r'title="(?P<title>[^"]*)"')
 OUTPUT_TITLE = re.compile(
     r"^Output of (?P<script>examples/\S+\.py)"
-    r"(?: on PyTorch (?P<releases>\d+\.\d+(?:(?:, | and )\d+\.\d+)*))?$"
+    r"(?: on PyTorch (?P<releases>{item}(?:(?:, | and ){item})*))?$".format(
+        item=r"\d+\.\d+(?: to \d+\.\d+| and later)?"
+    )
 )
+# One entry of a title's releases: "2.6", "2.6 to 2.9" (both included), "2.10 and later".
+RELEASE_ITEM = re.compile(r"\d+\.\d+(?: to \d+\.\d+| and later)?")
+
+
+def _key(release):
+    return tuple(int(n) for n in release.split("."))
+
+
+def release_in(release, item):
+    """Whether `release` ("2.8") is one that `item` ("2.6 to 2.9") names."""
+    low, _, high = item.partition(" to ")
+    if item.endswith(" and later"):
+        return _key(release) >= _key(item.removesuffix(" and later"))
+    return _key(low) <= _key(release) <= _key(high or low)
 SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(?P<end>start|end):(?P<name>[^\]]+)\]")
 
 
@@ -122,8 +138,8 @@ def includes(page, text=None):
 class OutputBlock:
     fence: Fence
     script: str  # examples/x/y.py
-    # The torch releases ("2.6", "2.13") whose output this is, from a title ending
-    # "on PyTorch 2.6" or "on PyTorch 2.13 and 2.14"; empty: every release.
+    # The torch releases ("2.6", "2.6 to 2.9", "2.10 and later") whose output this
+    # is, from a title ending "on PyTorch 2.6 to 2.9 and 2.13"; empty: every release.
     releases: tuple[str, ...] = ()
 
     @property
@@ -132,7 +148,7 @@ class OutputBlock:
 
     def applies_to(self, release):
         """Whether the block quotes what `release` ("2.13") prints."""
-        return not self.releases or release in self.releases
+        return not self.releases or any(release_in(release, r) for r in self.releases)
 
 
 def output_blocks(page, text=None):
@@ -142,7 +158,7 @@ def output_blocks(page, text=None):
         title = fence.title or ""
         m = OUTPUT_TITLE.match(title)
         if fence.lang == "text" and m:
-            releases = re.split(r", | and ", m["releases"]) if m["releases"] else []
+            releases = RELEASE_ITEM.findall(m["releases"] or "")
             blocks.append(OutputBlock(fence, m["script"], tuple(releases)))
     return blocks
 

@@ -257,3 +257,21 @@ def test_a_page_that_leads_with_a_fragment(site):
         "docs/page.md:3: the page leads with a fragment, which does not run pasted "
         "alone: lead with a short inline block or a whole short script"
     ]
+
+
+def test_release_ranges_in_a_title(site):
+    blocks = per_release(site, "2.6 to 2.9 and 2.11", "2.10, 2.12 and later")
+    assert [b.releases for b in blocks] == [
+        ("2.6 to 2.9", "2.11"),
+        ("2.10", "2.12 and later"),
+    ]
+    first, second = blocks
+    assert [
+        r for r in ("2.5", "2.6", "2.8", "2.9", "2.10", "2.11") if first.applies_to(r)
+    ] == ["2.6", "2.8", "2.9", "2.11"]
+    assert [
+        r for r in ("2.10", "2.11", "2.12", "2.15", "3.0") if second.applies_to(r)
+    ] == ["2.10", "2.12", "2.15", "3.0"]
+    assert (
+        release_coverage_problems(blocks, ["2.6", "2.7", "2.10", "2.11", "2.15"]) == []
+    )
