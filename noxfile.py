@@ -13,7 +13,6 @@ suite only: the pages they check do not change with torch.
 """
 
 import json
-import platform
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -29,19 +28,51 @@ nox.options.default_venv_backend = "venv"
 # left out of the run, and the record says so.
 RELEASES = {
     "2.15.0": [],  # the newest; no torchvision for it yet
-    "2.14.1": ["torchvision==0.29.1"],
+    "2.14.1": ["torchvision==0.29.1"],  # the pin
     "2.13.0": [],
+    "2.12.1": [],
+    "2.11.0": [],
     "2.10.0": [],  # the oldest the site trusts with others' files (CVE-2026-24747)
+    "2.9.1": [],
+    "2.8.0": [],
+    "2.7.1": [],
     "2.6.0": [],  # the oldest the site names: weights_only=True became the default
 }
+# Libraries that have no release for some torch: not installed there, and the tests
+# whose names hold their name are left out of the run (the record says so). timm needs
+# torchvision, which has no release for torch 2.15 yet.
+WITHOUT = {"2.15.0": ["timm"]}
+# Every release runs on the Python of the machine (3.11 on CI); the pin also runs on
+# each other Python that pyproject.toml's requires-python admits and torch ships for.
+PYTHONS = ["3.10", "3.12", "3.13"]
 PINNED_TOGETHER = re.compile(r"(torch|torchvision)\b")
 
 
 @nox.session
 @nox.parametrize("torch", list(RELEASES))
 def matrix(session, torch):
+    """Every release of RELEASES, on the Python that runs nox."""
+    run_and_record(session, torch, Path("matrix", f"{torch}.json"))
+
+
+@nox.session(python=PYTHONS)
+def pythons(session):
+    """The pinned torch on each other Python: matrix/<torch>-py<python>.json."""
+    (torch,) = [t for t, extra in RELEASES.items() if extra]  # the pin
+    record = Path("matrix", f"{torch}-py{session.python}.json")
+    run_and_record(session, torch, record)
+
+
+def run_and_record(session, torch, record_path):
+    """Install `torch` with the rest of pyproject.toml's pins, run the examples and the
+    pages' blocks, and write what passed to `record_path`."""
     project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
-    others = [d for d in project["dependencies"] if not PINNED_TOGETHER.match(d)]
+    without = WITHOUT.get(torch, [])
+    others = [
+        d
+        for d in project["dependencies"]
+        if not PINNED_TOGETHER.match(d) and re.match(r"[\w-]+", d)[0] not in without
+    ]
     tests = project["optional-dependencies"]["test"]
     session.install(f"torch=={torch}", *RELEASES[torch], *others, *tests)
 
@@ -51,15 +82,39 @@ def matrix(session, torch):
         )
         return
 
-    report = Path("build") / f"matrix-{torch}.xml"
+    report = Path("build") / f"{record_path.stem}.xml"
     report.parent.mkdir(exist_ok=True)
-    left_out = [] if RELEASES[torch] else ["torchvision"]
+    left_out = ([] if RELEASES[torch] else ["torchvision"]) + WITHOUT.get(torch, [])
     args = ["tests/test_examples.py", "tests/test_docs.py", "-m", "not browser"]
     args += ["-p", "no:cacheprovider", f"--junitxml={report}"]
     if left_out:
         args += ["-k", " and ".join(f"not {name}" for name in left_out)]
     session.run("pytest", *args, success_codes=[0, 1])  # failures: recorded below
 
+    record = read_report(report)
+    python = session.run(
+        "python",
+        "-c",
+        "import platform; print(platform.python_version())",
+        silent=True,
+    ).strip()
+    record = {
+        "torch": torch,
+        "python": python,
+        "date": date.today().isoformat(),
+        **record,
+        "left_out": left_out,
+    }
+    record["failed_tests"] = record.pop("failed_tests")
+    record_path.parent.mkdir(exist_ok=True)
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    session.log(f"torch {torch}, Python {python}: {record}")
+    if record["failed"]:
+        session.error(f"torch {torch}, Python {python}: {record['failed']} failed")
+
+
+def read_report(report):
+    """Counts and failed test names from a pytest junit XML report."""
     suite = ET.parse(report).getroot().find("testsuite")
     failed_tests = sorted(
         f"{case.get('classname')}::{case.get('name')}"
@@ -67,20 +122,11 @@ def matrix(session, torch):
         if case.find("failure") is not None or case.find("error") is not None
     )
     counts = {k: int(suite.get(k)) for k in ("tests", "failures", "errors", "skipped")}
-    record = {
-        "torch": torch,
-        "python": platform.python_version(),
-        "date": date.today().isoformat(),
+    return {
         "passed": counts["tests"]
         - sum(counts[k] for k in ("failures", "errors", "skipped")),
         "failed": counts["failures"] + counts["errors"],
         "skipped": counts["skipped"],
         "seconds": round(float(suite.get("time"))),
-        "left_out": left_out,
         "failed_tests": failed_tests,
     }
-    Path("matrix").mkdir(exist_ok=True)
-    Path("matrix", f"{torch}.json").write_text(json.dumps(record, indent=2) + "\n")
-    session.log(f"torch {torch}: {record}")
-    if record["failed"]:
-        session.error(f"torch {torch}: {record['failed']} failed")
