@@ -1,8 +1,9 @@
 """Weights saved in float16 or bfloat16 take half the space of float32.
 
 Converting a state_dict's floating-point tensors to 16 bits halves the file. It
-rounds every weight: float16 keeps about 3 significant digits (11 bits) and
-overflows above 65504; bfloat16 keeps float32's range but about 2 to 3 digits
+rounds every weight: float16 keeps about 3 significant digits (11 bits), and
+its largest number is 65504: it rounds values up to 65519 to 65504 and turns
+65520 and more into inf; bfloat16 keeps float32's range but about 2 to 3 digits
 (8 bits). Loading such a file into a float32 model converts the values back to
 float32 (`load_state_dict` copies and casts), but the rounding stays.
 """
@@ -52,6 +53,12 @@ def main(device="cpu", out_dir=None):
         print(f"{name}.pt: {ratio:.2f}x the size of float32.pt")
         assert abs(ratio - 0.5) < 0.005  # plus the same ~2 kB of names and headers
     assert model.fc1.weight.dtype == torch.float32  # the model itself is unchanged
+    # float16's largest number is 65504. Rounding to nearest sends values below
+    # 65520 (halfway to the next step, 65536) down to it, and 65520 on to inf.
+    assert torch.finfo(torch.float16).max == 65504
+    assert torch.tensor([65504.0, 65519.0, 65519.99]).half().tolist() == [65504.0] * 3
+    assert torch.tensor([65520.0, 70000.0]).half().isinf().all()
+    assert torch.tensor(-65520.0).half().item() == float("-inf")
 
     # --8<-- [start:load]
     new_model = MyModel().to(device)  # float32

@@ -1,7 +1,9 @@
 """The optimizer's state: Adam triples a checkpoint, SGD with momentum doubles it.
 
 Adam (and AdamW) keep two running averages per parameter, `exp_avg` and
-`exp_avg_sq`, each the parameter's size, plus a one-number `step`. SGD keeps a
+`exp_avg_sq`, each the parameter's size, plus a one-number `step`; with
+`amsgrad=True` a third, `max_exp_avg_sq`, makes the checkpoint 4 times the
+weights. SGD keeps a
 `momentum_buffer` per parameter when `momentum` is set, and nothing without it.
 The state appears at the first `step()`.
 """
@@ -65,6 +67,22 @@ def main(device="cpu", out_dir=None):
     print(f"SGD: {ratios['sgd']:.2f}x, with momentum: {ratios['sgd_momentum']:.2f}x")
     assert abs(ratios["sgd"] - 1) < 0.001
     assert abs(ratios["sgd_momentum"] - 2) < 0.005
+
+    # --8<-- [start:amsgrad]
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
+    model(inputs).square().mean().backward()
+    optimizer.step()
+    ratio = checkpoint_ratio(model, optimizer, out_dir, "amsgrad")
+    print(f"Adam(amsgrad=True): {ratio:.2f}x the weights")
+    print("state of one parameter:", list(optimizer.state_dict()["state"][0]))
+    # --8<-- [end:amsgrad]
+    four = ["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+    assert abs(ratio - 4) < 0.005
+    assert list(optimizer.state_dict()["state"][0]) == four
+    adamw = torch.optim.AdamW(model.parameters(), lr=1e-3, amsgrad=True)
+    model(inputs).square().mean().backward()
+    adamw.step()
+    assert list(adamw.state_dict()["state"][0]) == four  # AdamW keeps the same
 
 
 if __name__ == "__main__":

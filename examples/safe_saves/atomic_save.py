@@ -50,7 +50,7 @@ def atomic_save(obj, path):
         torch.save(obj, f)
         f.flush()
         sync_to_disk(f.fileno())  # the bytes are on the disk, not only in memory
-    os.replace(tmp_path, path)  # atomic: path is the old file or the new one
+    os.replace(tmp_path, path)  # atomic on a local disk: the old file or the new
     if os.name == "posix":  # make the rename itself survive a power cut
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
