@@ -5,12 +5,14 @@
 later load with `weights_only=True`, which refuses the `argparse.Namespace` of
 training arguments that the checkpoint holds. Allowing that one class, around the
 library call or for the whole process, lets the library load the file, and still
-refuses anything else that is not plain data.
+refuses anything else that is not plain data. The allowlist is one set for the
+whole process, shared by its threads.
 """
 
 import argparse
 import pickle
 import tempfile
+import threading
 from pathlib import Path
 
 import torch
@@ -80,6 +82,44 @@ def main(device="cpu", out_dir=None):
     # --8<-- [end:context]
     check(model, args)
     assert argparse.Namespace not in torch.serialization.get_safe_globals()
+
+    # --8<-- [start:threads]
+    # The allowlist is one set for the whole process: while the block runs, a
+    # library call in another thread accepts the class too.
+    def load_in_another_thread(results):
+        results["args"] = load_detector(path)[1]
+
+    results = {}
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        thread = threading.Thread(target=load_in_another_thread, args=(results,))
+        thread.start()
+        thread.join()
+    print("loaded in another thread:", results["args"] == train_args)
+    # --8<-- [end:threads]
+    assert results["args"] == train_args
+
+    # And a block that ends in one thread takes the class away from every thread:
+    # here the other thread's own `with` block is still open when its load fails.
+    first_block_open, first_block_closed = threading.Event(), threading.Event()
+    errors = []
+
+    def load_in_own_block():
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            first_block_open.set()
+            first_block_closed.wait()
+            try:
+                load_detector(path)
+            except pickle.UnpicklingError as err:
+                errors.append(err)
+
+    thread = threading.Thread(target=load_in_own_block)
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        thread.start()
+        first_block_open.wait()
+    first_block_closed.set()
+    thread.join()
+    assert len(errors) == 1
+    assert "GLOBAL argparse.Namespace was not an allowed global" in str(errors[0])
 
     # --8<-- [start:process]
     # Once, before the library loads: every later torch.load in this process

@@ -5,8 +5,10 @@ that does not pass `weights_only` loads with `weights_only=False`, so the librar
 loads its checkpoint, and any code that any file it loads carries runs.
 `TORCH_FORCE_WEIGHTS_ONLY_LOAD=1` is the opposite: every call loads with
 `weights_only=True`, even one that passes `weights_only=False`. torch reads both on
-each call of `torch.load`. `load_detector` and `load_detector_v2` stand for library
-code that you cannot edit.
+each call of `torch.load`. A call that passes `pickle_module` and no `weights_only`
+loads with `weights_only=False`, switch or not; with `TORCH_FORCE_WEIGHTS_ONLY_LOAD=1`
+it raises instead. `load_detector`, `load_detector_v2` and
+`load_detector_with_pickle_module` stand for library code that you cannot edit.
 """
 
 import argparse
@@ -49,6 +51,17 @@ def load_detector_v2(path):
     model.load_state_dict(checkpoint["model"])
     return model.eval(), checkpoint["args"]
     # --8<-- [end:library_v2]
+
+
+# --8<-- [start:library_pickle_module]
+# A library that passes its own pickle module (dill, for instance; here the
+# standard library's pickle) and no weights_only.
+def load_detector_with_pickle_module(path):
+    checkpoint = torch.load(path, map_location="cpu", pickle_module=pickle)
+    model = TinyDetector()
+    model.load_state_dict(checkpoint["model"])
+    return model.eval(), checkpoint["args"]
+    # --8<-- [end:library_pickle_module]
 
 
 @contextlib.contextmanager
@@ -131,6 +144,17 @@ def main(device="cpu", out_dir=None):
         assert marker.read_text() == "ran"
         marker.unlink()
 
+        # --8<-- [start:pickle_module]
+        # No switch set: a call that passes pickle_module and no weights_only
+        # loads with weights_only=False, and runs the code in the file.
+        model, args = load_detector_with_pickle_module(path)
+        load_detector_with_pickle_module(crafted)
+        print("pickle_module passed, code ran:", marker.exists())
+        # --8<-- [end:pickle_module]
+        check(model, args)  # the Namespace loaded, with no allowlist
+        assert marker.read_text() == "ran"
+        marker.unlink()
+
         # --8<-- [start:force_weights_only]
         # Every torch.load in this process loads with weights_only=True, even
         # the library's call that passes weights_only=False.
@@ -152,6 +176,47 @@ def main(device="cpu", out_dir=None):
                 assert "GLOBAL argparse.Namespace" in str(err)
             else:
                 raise AssertionError("loaded a Namespace without allowing it")
+
+        # --8<-- [start:force_pickle_module]
+        # With the switch, a call that passes pickle_module fails on any file,
+        # your own trusted detector.pt included.
+        with environment(TORCH_FORCE_WEIGHTS_ONLY_LOAD="1"):
+            try:
+                load_detector_with_pickle_module(path)
+            except RuntimeError as err:
+                print(f"{type(err).__name__}: {err}")
+                message = str(err)
+            else:
+                raise AssertionError("pickle_module passed, and it loaded")
+        # --8<-- [end:force_pickle_module]
+        assert message == (
+            "Can not safely load weights when explicit pickle_module is specified"
+        )
+        # The crafted file fails the same way, before any of its code runs.
+        with environment(TORCH_FORCE_WEIGHTS_ONLY_LOAD="1"):
+            try:
+                load_detector_with_pickle_module(crafted)
+            except RuntimeError as err:
+                assert str(err) == message
+            else:
+                raise AssertionError("pickle_module passed, and it loaded")
+        assert not marker.exists()
+        # The allowlist does not help: the call fails before reading the file.
+        with environment(TORCH_FORCE_WEIGHTS_ONLY_LOAD="1"):
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                try:
+                    load_detector_with_pickle_module(path)
+                except RuntimeError as err:
+                    assert "explicit pickle_module is specified" in str(err)
+                else:
+                    raise AssertionError("pickle_module passed, and it loaded")
+        # Nor does weights_only=True, passed with pickle_module, with no switch.
+        try:
+            torch.load(path, pickle_module=pickle, weights_only=True)
+        except RuntimeError as err:
+            assert "explicit pickle_module is specified" in str(err)
+        else:
+            raise AssertionError("pickle_module and weights_only=True, and it loaded")
 
         # --8<-- [start:both]
         with environment(

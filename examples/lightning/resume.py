@@ -45,6 +45,30 @@ class LitModel(L.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
 
 
+# --8<-- [start:changed_classes]
+# LitModel after two edits to its __init__: lr renamed, or lr removed.
+class LitModelRenamed(L.LightningModule):
+    def __init__(self, hidden=5, learning_rate=0.001):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = MyModel(hidden)
+
+
+class LitModelRemoved(L.LightningModule):
+    def __init__(self, hidden=5):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = MyModel(hidden)
+        # --8<-- [end:changed_classes]
+
+
+class LitModelWithKwargs(L.LightningModule):
+    def __init__(self, hidden=5, **kwargs):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = MyModel(hidden)
+
+
 def make_trainer(device, root_dir, max_epochs):
     return L.Trainer(
         accelerator="cpu" if device == "cpu" else "gpu",  # gpu: CUDA or MPS
@@ -88,6 +112,36 @@ def main(device="cpu", out_dir=None):
         same = torch.equal(restored(inputs), lit_model(inputs))
     print("same outputs:", same)
     assert same
+
+    # --8<-- [start:changed_init]
+    print("in the file:", torch.load(path, weights_only=True)["hyper_parameters"])
+    renamed = LitModelRenamed.load_from_checkpoint(path, map_location=device)
+    print("lr renamed:", dict(renamed.hparams))  # learning_rate: its default
+    removed = LitModelRemoved.load_from_checkpoint(path, map_location=device)
+    print("lr removed:", dict(removed.hparams))  # lr: dropped without a word
+    # --8<-- [end:changed_init]
+    assert torch.load(path, weights_only=True)["hyper_parameters"]["lr"] == 0.01
+    assert renamed.hparams == {"hidden": 5, "learning_rate": 0.001}
+    assert removed.hparams == {"hidden": 5}
+    # The weights load all the same: nothing but the hyperparameters tells.
+    for restored_model in (renamed, removed):
+        for name, tensor in lit_model.state_dict().items():
+            assert torch.equal(restored_model.state_dict()[name], tensor)
+    # An argument that __init__ does not name is dropped when you pass it too.
+    dropped = LitModelRemoved.load_from_checkpoint(path, map_location=device, lr=0.5)
+    assert dropped.hparams == {"hidden": 5}
+
+    # --8<-- [start:changed_init_fix]
+    recorded = torch.load(path, weights_only=True)["hyper_parameters"]
+    renamed = LitModelRenamed.load_from_checkpoint(
+        path, map_location=device, learning_rate=recorded["lr"]
+    )
+    print("lr passed under its new name:", dict(renamed.hparams))
+    # --8<-- [end:changed_init_fix]
+    assert renamed.hparams == {"hidden": 5, "learning_rate": 0.01}
+    # With **kwargs in __init__, every recorded argument is passed.
+    kept = LitModelWithKwargs.load_from_checkpoint(path, map_location=device)
+    assert kept.hparams == {"hidden": 5, "lr": 0.01}
 
     # --8<-- [start:resume]
     model = LitModel(hidden=5, lr=0.01)  # its weights will come from the file

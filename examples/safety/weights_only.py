@@ -55,6 +55,16 @@ def main(device="cpu", out_dir=None):
     # --8<-- [end:safe]
     assert not marker.exists()
 
+    # --8<-- [start:inspect]
+    # Look inside without loading: the functions and classes that the pickle
+    # names beyond the allowlist. It reads the pickle; nothing in it runs.
+    print(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    # --8<-- [end:inspect]
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == [
+        "builtins.exec"
+    ]
+    assert not marker.exists()
+
     # --8<-- [start:unsafe]
     # DANGER: weights_only=False unpickles anything, and so runs the code.
     checkpoint = torch.load(path, weights_only=False)

@@ -93,6 +93,11 @@ def main(device="cpu", out_dir=None):
     assert "the maximum supported version for reading is 10" in message
     assert "may be too old" in message
 
+    # 3 is the lowest version a writer records (kMinProducedFileFormatVersion):
+    # asked for 1, it still records 3.
+    rewrite_with_version(path, out_dir / "asked_for_1.pt", 1)
+    assert format_version(out_dir / "asked_for_1.pt") == 3
+
     # The same file with the version this PyTorch writes loads: the version record
     # is the only difference.
     rewrite_with_version(path, out_dir / "same_records.pt", 3)
