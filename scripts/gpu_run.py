@@ -264,7 +264,11 @@ def fetch(decisions, dest, source_args):
     building the wheel where there is only a source distribution."""
     from packaging.utils import parse_wheel_filename
 
-    download([d.wanted for d in decisions], dest, source_args)
+    wanted = [d.wanted for d in decisions]
+    got = download(wanted, dest, source_args)
+    missing = re.findall(r"No matching distribution found for (\S+)", got.stderr)
+    if got.returncode != 0 and set(missing) & set(wanted):  # the rest in one go
+        download([w for w in wanted if w not in missing], dest, source_args)
     for decision in decisions:
         wheel = wheel_named(dest, decision.name)
         if wheel is None:

@@ -161,11 +161,14 @@ def test_optimizer_state_loaded_before_the_move_stays_on_the_cpu(tmp_path):
     model.to("cuda")
     state = optimizer.state[model.fc1.weight]
     assert model.fc1.weight.is_cuda and state["exp_avg"].device.type == "cpu"
-    with pytest.raises(RuntimeError) as error:
+    try:
         train_step(model, optimizer, "cuda")
-    message = f"RuntimeError: {error.value}"
+    except RuntimeError as error:
+        message = f"RuntimeError: {error}"
+    else:
+        message = "no error: the step ran"
     record("optimizer.step() with its state on the CPU, the model on cuda", message)
-    assert "device" in message, message
+    assert message.startswith("RuntimeError") and "device" in message, message
 
     # In order: move the model, make the optimizer, load its state.
     model = MyModel()
