@@ -345,3 +345,16 @@ def test_the_hook_shows_cuda_only_for_the_releases_seen_on(tmp_path):
             )
         else:
             assert "GPU" not in line
+
+
+def test_the_benchmark_line_reads_its_targets(tmp_path):
+    result = ROOT / "benchmarks" / "results" / "cuda.json"
+    (tmp_path / "load_speed.json").write_text(result.read_text())
+    line = gpu_run.benchmark_line(tmp_path, 0, 151.2, 1.0)
+    assert line.startswith(
+        "benchmark (load_speed.json/.md): 1 GB, 1 cold + 3 warm runs"
+    )
+    assert "\n  met: Target on cuda: mmap + meta + assign loads at least 10×" in line
+    assert gpu_run.benchmark_line(tmp_path, None, 200, 1.0) == (
+        "benchmark: stopped after 200 s (log.txt)"
+    )
