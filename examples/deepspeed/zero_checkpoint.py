@@ -14,6 +14,7 @@ plain model, loaded from the one-file copies, computes what the engines computed
 
 import argparse
 import os
+import pickle
 import re
 import resource
 import subprocess
@@ -150,6 +151,7 @@ def run_rank(device, out_dir):
         dist.destroy_process_group()
 
 
+# --8<-- [start:shm]
 def skip_shared_memory_build(deepspeed):
     """On the CPU, skip the shared-memory all-reduce DeepSpeed compiles on first use.
 
@@ -158,6 +160,9 @@ def skip_shared_memory_build(deepspeed):
     gloo, which the ranks use without it, does the work.
     """
     deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
+# --8<-- [end:shm]
 
 
 def peak_rss_bytes():
@@ -328,17 +333,8 @@ def main(device="cpu", out_dir=None, one_rank=False):
     script += [checkpoint_dir, out_dir / "stage2_fp32"]  # writes pytorch_model.bin
     # --8<-- [end:script]
     script_done = run(script)
-    one_rank_done = run(
-        [
-            sys.executable,
-            __file__,
-            "--device",
-            device,
-            "--out-dir",
-            out_dir,
-            "--one-rank",
-        ]
-    )
+    this_script = [sys.executable, __file__, "--device", device, "--out-dir", out_dir]
+    one_rank_done = run([*this_script, "--one-rank"])
     script_done()
     one_rank_done()
     one_rank = torch.load(out_dir / "one_rank.pt", weights_only=True)
@@ -350,6 +346,8 @@ def main(device="cpu", out_dir=None, one_rank=False):
         import deepspeed  # noqa: F401
     except ImportError as error:
         print("this process:", error)
+    else:
+        raise AssertionError("DeepSpeed imported")
 
     # --8<-- [start:plain]
     stage2 = torch.load(
@@ -391,9 +389,11 @@ def main(device="cpu", out_dir=None, one_rank=False):
     )
     try:
         torch.load(optim_file, weights_only=True)
-    except Exception as error:
+    except pickle.UnpicklingError as error:
         print(f"{type(error).__name__}: {error}")
-        assert "deepspeed.runtime.fp16.loss_scaler.LossScaler" in str(error)
+        assert "GLOBAL deepspeed.runtime.fp16.loss_scaler.LossScaler" in str(error)
+    else:
+        raise AssertionError("weights_only=True loaded a ZeRO optimizer file")
     model_file = (
         out_dir
         / "stage3"
@@ -409,12 +409,12 @@ def main(device="cpu", out_dir=None, one_rank=False):
         print(f"{type(error).__name__}: {error}")
         # --8<-- [end:placeholders]
         assert "copying a param with shape torch.Size([0])" in str(error)
+    else:
+        raise AssertionError("the placeholders loaded")
 
     # On 1 rank: DeepSpeed refuses the optimizer states of 2 ranks, loads the weights.
     peak = one_rank["consolidation_peak"]
-    print(
-        f"consolidation: peak memory {peak / 1e6:.0f} MB, model {MODEL_BYTES / 1e6:.0f} MB"
-    )
+    print(f"consolidation: peak {peak / 1e6:.0f} MB, model {MODEL_BYTES / 1e6:.0f} MB")
     assert peak < 5 * MODEL_BYTES  # about 3 times the fp32 model, measured
     for stage in (2, 3):
         print(f"ZeRO-{stage} on 1 rank: {one_rank[f'stage{stage}_error']}")
