@@ -4,6 +4,11 @@ Read from the version matrix's records (matrix/<release>.json, written by
 `nox -s matrix`): a release counts for a page when none of the page's tests failed
 on it (its inline blocks, the scripts it includes) and none was left out.
 
+Every release runs on one Python (3.11); records of the pin on other Pythons
+(matrix/<release>-py<python>.json, written by `nox -s pythons`) add "with PyTorch
+2.14.1 on Python 3.10, 3.12 and 3.13", naming only the Pythons on which none of the
+page's tests failed.
+
 A record of the GPU run (matrix/<release>-cuda.json, written by
 `scripts/gpu_run.py run`) has "devices": ["cpu", "cuda"]: its release counts for
 the CPU as any other, and for the GPU too where none of the page's tests failed
@@ -12,6 +17,7 @@ on cuda. The line names a GPU only for the releases a GPU run was seen on.
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 MATRIX = Path(__file__).resolve().parent.parent / "matrix"
@@ -35,6 +41,24 @@ def release_key(record):
 def records():
     found = [json.loads(p.read_text()) for p in MATRIX.glob("*.json")]
     return sorted(found, key=release_key, reverse=True)
+
+
+def python_of(record):
+    """The Python a record ran on, as "3.11" (records before Pythons were: "")."""
+    m = re.match(r"\d+\.\d+", record.get("python", ""))
+    return m[0] if m else ""
+
+
+def by_python(all_records):
+    """The records of the Python that runs every release (the most common one), and
+    those of the other Pythons, which run the pin: (main Python, main, others)."""
+    counts = Counter(python_of(r) for r in all_records)
+    main = counts.most_common(1)[0][0] if counts else ""
+    return (
+        main,
+        [r for r in all_records if python_of(r) == main],
+        [r for r in all_records if python_of(r) != main],
+    )
 
 
 def page_failed(record, names, device):
@@ -88,9 +112,32 @@ def gpu_releases_for(page_path, markdown, all_records):
     return passed, gpus
 
 
-def tested_line(passed, partly, gpu=(), gpus=()):
+def pythons_for(page_path, markdown, other_records):
+    """The other Pythons on which every test of this page passed: {torch: [python]}."""
+    found = {}
+    for record in other_records:
+        passed, _ = releases_for(page_path, markdown, [record])
+        if passed:
+            found.setdefault(record["torch"], []).append(python_of(record))
+    return {
+        torch: sorted(pythons, key=lambda p: tuple(map(int, p.split("."))))
+        for torch, pythons in found.items()
+    }
+
+
+def joined(words):
+    return (
+        " and ".join(words)
+        if len(words) < 3
+        else f"{', '.join(words[:-1])} and {words[-1]}"
+    )
+
+
+def tested_line(passed, partly, gpu=(), gpus=(), python="", pythons=None):
     line = "The code on this page passed its tests with PyTorch "
-    line += f"{', '.join(passed)} (on the CPU)"
+    line += f"{', '.join(passed)} (on the CPU{f', Python {python}' if python else ''})"
+    for torch, others in (pythons or {}).items():
+        line += f", with PyTorch {torch} on Python {joined(others)}"
     if gpu:
         line += f", and with {', '.join(gpu)} on a GPU"
         line += f" ({', '.join(gpus)})" if gpus else ""
@@ -106,11 +153,18 @@ def tested_line(passed, partly, gpu=(), gpus=()):
 def on_page_markdown(markdown, page, config, files):
     if not page.file.src_uri.endswith(".md") or page.file.generated_by:
         return markdown
-    path, found = f"docs/{page.file.src_uri}", records()
+    path = f"docs/{page.file.src_uri}"
+    python, found, other_pythons = by_python(records())
     passed, partly = releases_for(path, markdown, found)
     if not passed or not re.search(r"^```python", markdown, re.M):
         return markdown
-    line = tested_line(passed, partly, *gpu_releases_for(path, markdown, found))
+    line = tested_line(
+        passed,
+        partly,
+        *gpu_releases_for(path, markdown, found),
+        python=python,
+        pythons=pythons_for(path, markdown, other_pythons),
+    )
     title = re.search(r"^# .*$", markdown, re.M)
     at = title.end() if title else 0
     return markdown[:at] + "\n\n" + line + "\n" + markdown[at:]
