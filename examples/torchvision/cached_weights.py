@@ -105,6 +105,7 @@ def main(device="cpu", out_dir=None):
     os.environ["TORCH_HOME"] = str(torch_home)
     os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
     try:
+        assert Path(torch.hub.get_dir()) == torch_home / "hub"  # never a download
         by_torchvision = densenet121(weights=weights)  # renames, then load_state_dict
     finally:
         os.environ.clear()
