@@ -2,7 +2,7 @@
 
 Converting a state_dict's floating-point tensors to 16 bits halves the file. It
 rounds every weight: float16 keeps about 3 significant digits (11 bits), and
-its largest number is 65504: it rounds values up to 65519 to 65504 and turns
+its largest number is 65504: it rounds values between it and 65520 to 65504 and turns
 65520 and more into inf; bfloat16 keeps float32's range but about 2 to 3 digits
 (8 bits). Loading such a file into a float32 model converts the values back to
 float32 (`load_state_dict` copies and casts), but the rounding stays.

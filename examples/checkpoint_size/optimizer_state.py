@@ -3,9 +3,8 @@
 Adam (and AdamW) keep two running averages per parameter, `exp_avg` and
 `exp_avg_sq`, each the parameter's size, plus a one-number `step`; with
 `amsgrad=True` a third, `max_exp_avg_sq`, makes the checkpoint 4 times the
-weights. SGD keeps a
-`momentum_buffer` per parameter when `momentum` is set, and nothing without it.
-The state appears at the first `step()`.
+weights. SGD keeps a `momentum_buffer` per parameter when `momentum` is set, and
+nothing without it. The state appears at the first `step()`.
 """
 
 import argparse

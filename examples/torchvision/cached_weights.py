@@ -6,18 +6,22 @@ time it is called). A cached file is a state_dict, which load_state_dict takes a
 it is, except for DenseNet: its old files name a dense layer's modules norm.1,
 relu.1, conv.1, norm.2, ..., and torchvision's DenseNet loader renames them to
 norm1, relu1, conv1, norm2, ... before load_state_dict. This script downloads
-nothing: it makes a file with those old names from densenet121(weights=None).
+nothing: it makes a file with those old names from densenet121(weights=None),
+loads it with the renaming, and puts it in a hub cache of its own under the
+pretrained file's name, where densenet121(weights=...) finds it and loads it the
+same way.
 """
 
 import argparse
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
-import torchvision
-from torchvision.models import densenet121
+from torchvision.models import DenseNet121_Weights, densenet121
 
 
 def main(device="cpu", out_dir=None):
@@ -87,15 +91,27 @@ def main(device="cpu", out_dir=None):
     for key, value in trained.state_dict().items():
         assert torch.equal(loaded[key].cpu(), value), key
 
-    # torchvision's own loader, given the same file, renames it the same way.
-    class LocalFile:  # stands for DenseNet121_Weights: its file, not a download
-        def get_state_dict(self, **kwargs):
-            return torch.load(path, map_location=device, weights_only=True)
-
-    by_torchvision = densenet121(weights=None).to(device)
-    torchvision.models.densenet._load_state_dict(by_torchvision, LocalFile(), False)
+    # torchvision's own loader, public: put the file in a hub cache of our own,
+    # under the name of DenseNet-121's pretrained file. load_state_dict_from_url
+    # finds it there, so it downloads nothing (and checks no hash), and
+    # TORCH_FORCE_WEIGHTS_ONLY_LOAD makes its torch.load use weights_only=True.
+    weights = DenseNet121_Weights.IMAGENET1K_V1
+    torch_home = out_dir / "torch_home"
+    file_name = os.path.basename(urlparse(weights.url).path)  # densenet121-a639ec97.pth
+    cached = torch_home / "hub" / "checkpoints" / file_name
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, cached)
+    saved_environ = dict(os.environ)
+    os.environ["TORCH_HOME"] = str(torch_home)
+    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+    try:
+        assert Path(torch.hub.get_dir()) == torch_home / "hub"  # never a download
+        by_torchvision = densenet121(weights=weights)  # renames, then load_state_dict
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environ)
     for key, value in by_torchvision.state_dict().items():
-        assert torch.equal(loaded[key], value), key
+        assert torch.equal(loaded[key].cpu(), value), key
 
 
 if __name__ == "__main__":
