@@ -29,7 +29,14 @@ from torch.distributed.checkpoint.format_utils import (
     dcp_to_torch_save,
     torch_save_to_dcp,
 )
-from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions,
+    get_model_state_dict,
+    get_state_dict,
+    set_model_state_dict,
+    set_state_dict,
+)
+from torch.distributed.checkpoint.stateful import Stateful
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
@@ -42,6 +49,30 @@ class MyModel(nn.Module):
 
     def forward(self, x):
         return self.fc2(self.fc1(x))
+
+
+# --8<-- [start:app_state]
+class AppState(Stateful):
+    """What to checkpoint: dcp.save calls state_dict, dcp.load then load_state_dict."""
+
+    def __init__(self, model, optimizer, step=0):
+        self.model, self.optimizer, self.step = model, optimizer, step
+
+    def state_dict(self):
+        model_state, optimizer_state = get_state_dict(self.model, self.optimizer)
+        return {"model": model_state, "optimizer": optimizer_state, "step": self.step}
+
+    def load_state_dict(self, state_dict):
+        set_state_dict(
+            self.model,
+            self.optimizer,
+            model_state_dict=state_dict["model"],
+            optim_state_dict=state_dict["optimizer"],
+        )
+        self.step = state_dict["step"]
+
+
+# --8<-- [end:app_state]
 
 
 def sharded_model_and_optimizer(device, mesh):
@@ -111,6 +142,30 @@ def run_rank(device, out_dir):
             optimizer.state.values(), new_optimizer.state.values(), strict=True
         ):
             assert torch.equal(new["exp_avg"].to_local(), old["exp_avg"].to_local())
+
+        # --8<-- [start:stateful]
+        dcp.save(
+            {"app": AppState(model, optimizer, step=3)}, checkpoint_id=out_dir / "app"
+        )
+        # Later, to resume: build the model and optimizer, then
+        app = AppState(*sharded_model_and_optimizer(device, mesh))
+        dcp.load(
+            {"app": app}, checkpoint_id=out_dir / "app"
+        )  # calls app.load_state_dict
+        # --8<-- [end:stateful]
+        with torch.no_grad():
+            assert torch.equal(app.model(inputs), outputs)
+        for old, new in zip(
+            optimizer.state.values(), app.optimizer.state.values(), strict=True
+        ):
+            assert torch.equal(new["exp_avg"].to_local(), old["exp_avg"].to_local())
+        assert app.step == 3  # only load_state_dict sets it
+
+        # Two machines, each saving to its own local disk at the same path: here,
+        # one folder per rank. Each rank writes its file to its own folder.
+        model_state, optimizer_state = get_state_dict(model, optimizer)
+        state_dict = {"model": model_state, "optimizer": optimizer_state}
+        dcp.save(state_dict, checkpoint_id=out_dir / f"machine{rank}" / "checkpoint")
 
         # --8<-- [start:async]
         # Once, at the start: a process group of its own for async_save, on the CPU.
@@ -195,6 +250,26 @@ def main(device="cpu", out_dir=None):
     print("files:", files)
     assert files == [".metadata"] + [f"__{r}_0.distcp" for r in range(nproc)]
 
+    local_disks = {
+        f"machine{r}": sorted(os.listdir(out_dir / f"machine{r}" / "checkpoint"))
+        for r in range(nproc)
+    }
+    print("a local disk on each machine:", local_disks)
+    assert local_disks["machine0"] == [".metadata", "__0_0.distcp"]
+    assert all(
+        local_disks[f"machine{r}"] == [f"__{r}_0.distcp"] for r in range(1, nproc)
+    )
+    if nproc > 1:  # machine0's folder lacks the other ranks' files
+        state_dict = {"model": MyModel().to(device).state_dict()}
+        try:
+            dcp.load(state_dict, checkpoint_id=out_dir / "machine0" / "checkpoint")
+        except dcp.CheckpointException as err:
+            last_line = str(err).splitlines()[-1].replace(f"{out_dir}{os.sep}", "")
+            print(type(err).__name__, "...", last_line)
+            assert last_line.startswith("FileNotFoundError") and "__1_0" in last_line
+        else:
+            raise AssertionError("loaded a checkpoint that lacks rank 1's file")
+
     # --8<-- [start:one_process]
     model = MyModel().to(device)  # a plain model, in a process with no process group
     state_dict = {"model": model.state_dict()}
@@ -258,6 +333,27 @@ def main(device="cpu", out_dir=None):
     same = outputs_match(model, results, device)
     print("model.safetensors, same outputs:", same)
     assert same
+
+    # --8<-- [start:options]
+    model = MyModel().to(device)
+    model.fc1.requires_grad_(False)  # frozen: you train only fc2
+    options = StateDictOptions(ignore_frozen_params=True)
+    trained_part = get_model_state_dict(model, options=options)
+    print("ignore_frozen_params=True:", list(trained_part))
+
+    new_model = MyModel().to(device)  # fc1 comes from elsewhere (a base model)
+    options = StateDictOptions(strict=False)
+    result = set_model_state_dict(new_model, trained_part, options=options)
+    print("strict=False:", result)
+    # --8<-- [end:options]
+    assert result.missing_keys == ["fc1.weight", "fc1.bias"]
+    assert torch.equal(new_model.fc2.weight, model.fc2.weight)
+    try:
+        set_model_state_dict(new_model, trained_part)  # strict=True by default
+    except RuntimeError as err:
+        print("strict=True:", str(err).splitlines()[1].strip())
+    else:
+        raise AssertionError("set_model_state_dict loaded a partial state dict")
 
     # The asynchronous save holds the weights of the moment it was called:
     model = MyModel().to(device)

@@ -43,6 +43,13 @@ def same_on_every_rank(tensors):
     return True
 
 
+def train_step(model, optimizer, batch):
+    loss = model(batch).pow(2).mean()
+    optimizer.zero_grad()
+    loss.backward()  # DDP averages the gradients over the ranks
+    optimizer.step()
+
+
 def run_rank(device, out_dir):
     """One rank's work: torchrun sets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR..."""
     # --8<-- [start:setup]
@@ -63,13 +70,13 @@ def run_rank(device, out_dir):
         ddp_model = DDP(model, device_ids=device_ids)
         # ...but DDP copied rank 0's weights to every rank when it wrapped the model.
         assert same_on_every_rank(ddp_model.parameters())
-        optimizer = torch.optim.SGD(ddp_model.parameters(), lr=0.1)
+        optimizer = torch.optim.SGD(ddp_model.parameters(), lr=0.1, momentum=0.9)
         for _ in range(3):  # each rank trains on its own batches
-            loss = ddp_model(torch.randn(8, 10, device=device)).pow(2).mean()
-            optimizer.zero_grad()
-            loss.backward()  # DDP averages the gradients over the ranks
-            optimizer.step()
+            train_step(ddp_model, optimizer, torch.randn(8, 10, device=device))
         assert same_on_every_rank(ddp_model.parameters())
+        # Every rank holds the whole optimizer state, the same on each:
+        momentum = [optimizer.state[p]["momentum_buffer"] for p in model.parameters()]
+        assert same_on_every_rank(momentum)
 
         # --8<-- [start:save]
         path = out_dir / "mymodel.pt"
@@ -101,7 +108,41 @@ def run_rank(device, out_dir):
         inputs = torch.randn(4, 10, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             outputs = ddp_model(inputs.to(device))
+
+        # --8<-- [start:resume]
+        checkpoint_path = out_dir / "checkpoint.pt"
+        if rank == 0:
+            checkpoint = {
+                "model": ddp_model.module.state_dict(),
+                "optimizer": optimizer.state_dict(),  # the whole state, on every rank
+            }
+            torch.save(checkpoint, checkpoint_path)
+        dist.barrier()
+        # To resume, every rank reads the same file onto its own device.
+        checkpoint = torch.load(
+            checkpoint_path, map_location=map_location, weights_only=True
+        )
+        resumed_model = MyModel().to(device)
+        resumed_model.load_state_dict(checkpoint["model"])
+        resumed_ddp = DDP(resumed_model, device_ids=device_ids)
+        resumed_optimizer = torch.optim.SGD(
+            resumed_ddp.parameters(), lr=0.1, momentum=0.9
+        )
+        resumed_optimizer.load_state_dict(checkpoint["optimizer"])
+        # --8<-- [end:resume]
+        for state in resumed_optimizer.state.values():
+            assert state["momentum_buffer"].device == device
+        batch = torch.randn(8, 10, device=device)
+        train_step(ddp_model, optimizer, batch)  # one more step for both
+        train_step(resumed_ddp, resumed_optimizer, batch)
+        resumed_same = all(
+            torch.equal(a, b)
+            for a, b in zip(
+                ddp_model.parameters(), resumed_ddp.parameters(), strict=True
+            )
+        )
         result = {"world_size": dist.get_world_size(), "backend": dist.get_backend()}
+        result |= {"resumed_same": resumed_same}
         result |= {"inputs": inputs, "outputs": outputs.cpu()}
         torch.save(result, out_dir / f"rank{rank}.pt")
         # No rank leaves while another still sends: gloo aborts a process that
@@ -153,6 +194,9 @@ def main(device="cpu", out_dir=None):
     ]
     print(f"ranks: {nproc}, backend: {results[0]['backend']}")
     assert all(r["world_size"] == nproc for r in results)
+    same = all(r["resumed_same"] for r in results)
+    print("resumed with the optimizer state, one more step == uninterrupted:", same)
+    assert same
 
     # --8<-- [start:plain]
     state_dict = torch.load(

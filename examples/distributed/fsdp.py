@@ -92,12 +92,16 @@ def run_rank(device, out_dir):
             return
         for _ in range(3):
             train_step(model, optimizer, torch.randn(8, 10, device=device))
+        # --8<-- [start:full_tensor]
         weight = model.state_dict()["fc1.weight"]  # a DTensor: this rank's rows
+        whole_weight = weight.full_tensor()  # every rank calls it: a collective
+        # --8<-- [end:full_tensor]
         shard = [
             type(weight).__name__,
             tuple(weight.shape),
             tuple(weight.to_local().shape),
         ]
+        assert type(whole_weight) is torch.Tensor and whole_weight.shape == (5, 10)
 
         # --8<-- [start:full]
         options = StateDictOptions(full_state_dict=True, cpu_offload=True)
@@ -132,6 +136,22 @@ def run_rank(device, out_dir):
         root_only.reshard()  # shards them again (a backward pass does too)
         get_optimizer_state_dict(root_only, root_optimizer)
         # --8<-- [end:reshard]
+
+        # --8<-- [start:reshard_after_forward]
+        resharding_root = MyModel().to(device)
+        fully_shard(resharding_root, mesh=mesh, reshard_after_forward=True)
+        resharding_optimizer = torch.optim.Adam(resharding_root.parameters(), lr=1e-2)
+        with torch.no_grad():
+            resharding_root(inputs.to(device))  # shards the root again after this
+        get_optimizer_state_dict(resharding_root, resharding_optimizer)  # no KeyError
+        # --8<-- [end:reshard_after_forward]
+        # What the root holds after a forward pass, by reshard_after_forward:
+        with torch.no_grad():
+            root_only(inputs.to(device))
+        after_forward = {
+            "default": type(root_only.fc1.weight).__name__,
+            "True": type(resharding_root.fc1.weight).__name__,
+        }
 
         # --8<-- [start:resume_sharded]
         sharded_model, sharded_optimizer = sharded_model_and_optimizer(device, mesh)
@@ -191,6 +211,7 @@ def run_rank(device, out_dir):
         }
         result = {"world_size": dist.get_world_size(), "shard": shard, "same": same}
         result |= {"other_rank_got": other_rank_got, "error": error}
+        result |= {"whole_weight": whole_weight.cpu(), "after_forward": after_forward}
         result |= {"inputs": inputs, "outputs": outputs.cpu()}
         torch.save(result, out_dir / f"rank{rank}.pt")
         # No rank leaves while another still sends: gloo aborts a process that
@@ -243,6 +264,7 @@ def main(device="cpu", out_dir=None):
     kind, shape, local_shape = results[0]["shard"]
     print(f"rank 0's model.state_dict(): fc1.weight is a {kind} {shape}")
     print(f"the part that rank 0 holds: {local_shape}")
+    print("full_tensor() on rank 0:", tuple(results[0]["whole_weight"].shape))
     if nproc > 1:
         print(
             "what get_state_dict gave rank 1 for full.pt:", results[1]["other_rank_got"]
@@ -265,8 +287,21 @@ def main(device="cpu", out_dir=None):
     print(
         "optimizer state in full.pt, keyed by:", list(checkpoint["optimizer"]["state"])
     )
+    # Every rank's full_tensor() is the whole weight that rank 0 saved:
+    whole_weight = checkpoint["model"]["fc1.weight"]
+    assert all(torch.equal(r["whole_weight"], whole_weight.cpu()) for r in results)
     print("get_optimizer_state_dict after a forward alone:", results[0]["error"])
     assert all(r["error"] == "KeyError: 0" for r in results)
+    after_forward = results[0]["after_forward"]
+    print(
+        "the root's fc1.weight after a forward pass:",
+        f"{after_forward['default']} by default,",
+        f"{after_forward['True']} with reshard_after_forward=True",
+    )
+    assert all(
+        r["after_forward"] == {"default": "Parameter", "True": "DTensor"}
+        for r in results
+    )
 
     # --8<-- [start:plain_optimizer]
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)

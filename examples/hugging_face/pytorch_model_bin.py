@@ -13,6 +13,7 @@ from unittest import mock
 
 import numpy as np
 import torch
+import transformers.modeling_utils
 from transformers import GPT2Config, GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
 
@@ -51,6 +52,30 @@ def main(device="cpu", out_dir=None):
     print("tied after loading:", loaded.lm_head.weight is loaded.transformer.wte.weight)
     assert same
     assert loaded.lm_head.weight is loaded.transformer.wte.weight
+
+    # When does from_pretrained check that PyTorch is 2.6 or newer? Count the
+    # calls to its check, with each torch.load's weights_only beside them.
+    loaded.save_pretrained(out_dir / "safetensors-gpt2")
+    where = "transformers.modeling_utils.check_torch_load_is_safe"
+    check = transformers.modeling_utils.check_torch_load_is_safe
+    calls = {}
+    for name, path, kwargs in [
+        ("pytorch_model.bin", folder, {}),
+        ("pytorch_model.bin, weights_only=False", folder, {"weights_only": False}),
+        ("model.safetensors", out_dir / "safetensors-gpt2", {}),
+    ]:
+        with (
+            mock.patch(where, wraps=check) as checks,
+            mock.patch("torch.load", wraps=torch.load) as spy,
+        ):
+            GPT2LMHeadModel.from_pretrained(path, **kwargs)
+        loads = [call.kwargs["weights_only"] for call in spy.call_args_list]
+        print(f"{name}: torch.load weights_only={loads}, checks: {checks.call_count}")
+        assert checks.call_count == loads.count(True)
+        calls[name] = loads
+    assert calls["pytorch_model.bin"] == [True, True]
+    assert calls["pytorch_model.bin, weights_only=False"] == [False, True]
+    assert calls["model.safetensors"] == []
 
     # The file itself is a plain state_dict: torch.load reads it with weights_only=True.
     # --8<-- [start:plain]

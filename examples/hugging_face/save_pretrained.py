@@ -11,7 +11,16 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GPT2Config,
+    GPT2LMHeadModel,
+    PreTrainedTokenizerFast,
+)
 from transformers.utils import logging as hf_logging
 
 
@@ -87,6 +96,65 @@ def main(device="cpu", out_dir=None):
     # --8<-- [end:safe_serialization]
     assert not (old_style / "pytorch_model.bin").exists()
     assert (old_style / "model.safetensors").exists()
+
+    # A tokenizer built here, as tokenizers and transformers allow, so that
+    # nothing comes from the Hub: one id per word, split at spaces.
+    words = [
+        "[UNK]",
+        "[PAD]",
+        "the",
+        "model",
+        "saves",
+        "and",
+        "loads",
+        "its",
+        "tokenizer",
+    ]
+    word_level = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, "[UNK]"))
+    word_level.pre_tokenizer = Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=word_level, unk_token="[UNK]", pad_token="[PAD]"
+    )
+
+    # --8<-- [start:tokenizer]
+    tokenizer.save_pretrained(folder)  # the same folder as the model
+    print(sorted(path.name for path in folder.iterdir()))
+    loaded_tokenizer = AutoTokenizer.from_pretrained(folder)
+    text = "the model saves and loads its tokenizer"
+    print(loaded_tokenizer(text)["input_ids"])
+    inputs = loaded_tokenizer(text, return_tensors="pt").to(device)
+    logits = loaded(**inputs).logits  # the pair, ready to run
+    # --8<-- [end:tokenizer]
+    assert loaded_tokenizer(text)["input_ids"] == tokenizer(text)["input_ids"]
+    assert loaded_tokenizer.decode(inputs["input_ids"][0]) == text
+    assert loaded_tokenizer.get_vocab() == tokenizer.get_vocab()
+    assert logits.shape == (1, 7, sizes["vocab_size"])
+    assert {"tokenizer.json", "tokenizer_config.json"} <= {
+        path.name for path in folder.iterdir()
+    }
+
+    # --8<-- [start:dtype]
+    bf16 = GPT2LMHeadModel.from_pretrained(folder, dtype=torch.bfloat16)
+    bf16.save_pretrained(out_dir / "tiny-gpt2-bf16")  # "dtype": "bfloat16"
+    again = GPT2LMHeadModel.from_pretrained(out_dir / "tiny-gpt2-bf16")  # no dtype
+    print("saved in bfloat16, loaded as:", again.dtype)
+    as_float32 = GPT2LMHeadModel.from_pretrained(
+        out_dir / "tiny-gpt2-bf16", dtype=torch.float32
+    )
+    print("with dtype=torch.float32:", as_float32.dtype)
+    # --8<-- [end:dtype]
+    bf16_config = json.loads((out_dir / "tiny-gpt2-bf16" / "config.json").read_text())
+    assert bf16_config["dtype"] == "bfloat16"
+    with safe_open(out_dir / "tiny-gpt2-bf16" / "model.safetensors", "pt") as f:
+        assert all(f.get_slice(k).get_dtype() == "BF16" for k in f.keys())
+    assert all(p.dtype == torch.bfloat16 for p in again.parameters())
+    assert all(p.dtype == torch.float32 for p in as_float32.parameters())
+
+    # --8<-- [start:offline]
+    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    # --8<-- [end:offline]
+    assert type(model) is GPT2LMHeadModel and tokenizer.get_vocab()["tokenizer"] == 8
     assert connections == [], connections
 
 
