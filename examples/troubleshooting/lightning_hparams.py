@@ -330,6 +330,7 @@ def main(device="cpu", out_dir=None):
     # Lightning stores the container itself, and its class as "hparams_type".
     assert type(checkpoint["hyper_parameters"]) is DictConfig
     assert checkpoint["hparams_type"] is DictConfig
+    assert checkpoint["hparams_name"] == "cfg"  # the name of the __init__ argument
     assert checkpoint["hyper_parameters"] == cfg
     assert type(restored.hparams) is DictConfig and restored.hparams == cfg
     for name, tensor in hydra_model.state_dict().items():
