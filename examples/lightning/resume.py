@@ -62,6 +62,13 @@ class LitModelRemoved(L.LightningModule):
         # --8<-- [end:changed_classes]
 
 
+class LitModelRenamedNoDefault(L.LightningModule):
+    def __init__(self, learning_rate, hidden=5):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = MyModel(hidden)
+
+
 class LitModelWithKwargs(L.LightningModule):
     def __init__(self, hidden=5, **kwargs):
         super().__init__()
@@ -139,6 +146,13 @@ def main(device="cpu", out_dir=None):
     print("lr passed under its new name:", dict(renamed.hparams))
     # --8<-- [end:changed_init_fix]
     assert renamed.hparams == {"hidden": 5, "learning_rate": 0.01}
+    # A renamed argument without a default is missing: __init__ raises.
+    try:
+        LitModelRenamedNoDefault.load_from_checkpoint(path, map_location=device)
+    except TypeError as err:
+        assert "missing 1 required positional argument: 'learning_rate'" in str(err)
+    else:
+        raise AssertionError("loaded without the required argument")
     # With **kwargs in __init__, every recorded argument is passed.
     kept = LitModelWithKwargs.load_from_checkpoint(path, map_location=device)
     assert kept.hparams == {"hidden": 5, "lr": 0.01}

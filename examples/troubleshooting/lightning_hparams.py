@@ -99,6 +99,26 @@ class HydraLitModel(L.LightningModule):
         )
 
 
+class HydraKwargsLitModel(L.LightningModule):
+    def __init__(self, cfg):
+        super().__init__()
+        self.save_hyperparameters()  # self.hparams is {"cfg": the DictConfig}
+        self.model = MyModel(cfg.model.hidden)
+
+    def forward(self, x):
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx):
+        inputs, targets = batch
+        return nn.functional.mse_loss(self(inputs), targets)
+
+    def configure_optimizers(self):
+        optim = self.hparams.cfg.optim
+        return torch.optim.Adam(
+            self.parameters(), lr=optim.lr, betas=tuple(optim.betas)
+        )
+
+
 @dataclasses.dataclass
 class OptimConfig:  # for a structured config
     lr: float = 0.01
@@ -254,6 +274,35 @@ def main(device="cpu", out_dir=None):
     else:
         raise AssertionError("load_from_checkpoint loaded an OmegaConf DictConfig")
 
+    try:
+        trainer = make_trainer(device, out_dir, max_epochs=2)
+        trainer.fit(HydraLitModel(cfg), loader, ckpt_path=hydra_path)
+    except pickle.UnpicklingError as err:
+        assert "GLOBAL omegaconf.dictconfig.DictConfig" in str(err)
+    else:
+        raise AssertionError(
+            "trainer.fit(ckpt_path=...) loaded an OmegaConf DictConfig"
+        )
+
+    # save_hyperparameters() with no argument records {"cfg": the DictConfig}: a
+    # plain dict, with the same OmegaConf objects in it, refused the same way.
+    kwargs_model = HydraKwargsLitModel(cfg)
+    kwargs_trainer = make_trainer(device, out_dir, max_epochs=1)
+    kwargs_trainer.fit(kwargs_model, loader)
+    kwargs_path = out_dir / "hydra_kwargs.ckpt"
+    kwargs_trainer.save_checkpoint(kwargs_path)
+    try:
+        torch.load(kwargs_path, weights_only=True)
+    except pickle.UnpicklingError as err:
+        assert "GLOBAL omegaconf.dictconfig.DictConfig was not" in str(err)
+    else:
+        raise AssertionError("weights_only=True loaded an OmegaConf DictConfig")
+    with torch.serialization.safe_globals(OMEGACONF_GLOBALS):
+        checkpoint = torch.load(kwargs_path, weights_only=True)
+    assert type(checkpoint["hyper_parameters"]) is dict
+    assert type(checkpoint["hyper_parameters"]["cfg"]) is DictConfig
+    assert "hparams_type" not in checkpoint
+
     # Each class alone is not enough: the error names one at a time.
     for left_out in OMEGACONF_GLOBALS:
         allowed = [g for g in OMEGACONF_GLOBALS if g is not left_out]
@@ -281,6 +330,7 @@ def main(device="cpu", out_dir=None):
     # Lightning stores the container itself, and its class as "hparams_type".
     assert type(checkpoint["hyper_parameters"]) is DictConfig
     assert checkpoint["hparams_type"] is DictConfig
+    assert checkpoint["hparams_name"] == "cfg"  # the name of the __init__ argument
     assert checkpoint["hyper_parameters"] == cfg
     assert type(restored.hparams) is DictConfig and restored.hparams == cfg
     for name, tensor in hydra_model.state_dict().items():
