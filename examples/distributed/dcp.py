@@ -149,9 +149,8 @@ def run_rank(device, out_dir):
         )
         # Later, to resume: build the model and optimizer, then
         app = AppState(*sharded_model_and_optimizer(device, mesh))
-        dcp.load(
-            {"app": app}, checkpoint_id=out_dir / "app"
-        )  # calls app.load_state_dict
+        # dcp.load calls app.state_dict(), fills it, then app.load_state_dict():
+        dcp.load({"app": app}, checkpoint_id=out_dir / "app")
         # --8<-- [end:stateful]
         with torch.no_grad():
             assert torch.equal(app.model(inputs), outputs)
@@ -354,6 +353,19 @@ def main(device="cpu", out_dir=None):
         print("strict=True:", str(err).splitlines()[1].strip())
     else:
         raise AssertionError("set_model_state_dict loaded a partial state dict")
+    # With DCP, a checkpoint of the trained part loads into a state dict taken
+    # with the same options: the same names.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no process group: DCP says so, and goes on
+        dcp.save({"model": trained_part}, checkpoint_id=out_dir / "trained_part")
+        new_model = MyModel().to(device)
+        new_model.fc1.requires_grad_(False)
+        options = StateDictOptions(ignore_frozen_params=True)
+        state_dict = {"model": get_model_state_dict(new_model, options=options)}
+        dcp.load(state_dict, checkpoint_id=out_dir / "trained_part")
+    options = StateDictOptions(strict=False)
+    set_model_state_dict(new_model, state_dict["model"], options=options)
+    assert torch.equal(new_model.fc2.weight, model.fc2.weight)
 
     # The asynchronous save holds the weights of the moment it was called:
     model = MyModel().to(device)
