@@ -74,6 +74,15 @@ def main(device="cpu", out_dir=None):
     )
     assert "numpy" in error
 
+    listed_only = [np._core.multiarray.scalar, np.dtype]
+    try:
+        with torch.serialization.safe_globals(listed_only):
+            load_checkpoint(model, numpy_path)
+    except RuntimeError as err:
+        assert "Unsupported globals" not in str(err)  # timm names none this time
+        assert "numpy.dtypes.Float64DType" in str(err.__cause__)  # PyTorch does
+    else:
+        raise AssertionError("loaded without numpy.dtypes.Float64DType")
     # --8<-- [start:numpy]
     unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(numpy_path)
     print(unsafe)  # what the file needs, read without running it
