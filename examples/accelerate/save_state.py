@@ -117,10 +117,7 @@ def train(project_dir, device, stop_at=None, resume=False, seedable=True, own_rn
         progress.epoch, progress.step = epoch + 1, 0
         accelerator.save_state()  # checkpoint_0 after epoch 0, ...
     # --8<-- [end:loop]
-    weights = {
-        k: v.cpu() for k, v in accelerator.unwrap_model(model).state_dict().items()
-    }
-    return seen, weights
+    return seen, {k: v.cpu() for k, v in model.state_dict().items()}
 
 
 def check_folder(folder, num_processes, device):
