@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from safetensors.torch import load_file
 from torch import nn
@@ -179,6 +179,7 @@ def run_process(device, out_dir):
     """One of the processes that `accelerate launch` started."""
     rank = int(os.environ["RANK"])
     uninterrupted, _, _, names = run_all(device, out_dir, 2)
+    assert PartialState().backend == "gloo"  # on the CPU
     torch.save({"batches": uninterrupted, "files": names}, out_dir / f"rank{rank}.pt")
 
 
