@@ -142,6 +142,7 @@ def check_folder(folder, num_processes):
         rng = torch.load(folder / "random_states_0.pkl", weights_only=True)
     # --8<-- [end:files]
     assert sorted(weights) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
+    MyModel().load_state_dict(weights)  # the plain model, no "module." prefix
     assert list(optimizer) == ["state", "param_groups"]
     steps = 24 // (4 * num_processes) + 2  # epoch 0, then 2 batches of epoch 1
     assert scheduler["last_epoch"] == steps * num_processes
