@@ -90,8 +90,9 @@ def train(project_dir, device, stop_at=None, resume=False, seedable=True, own_rn
     if resume:
         # --8<-- [start:resume]
         accelerator.load_state()  # the newest checkpoints/checkpoint_N
-        newest = max(os.listdir(Path(project_dir, "checkpoints")))
-        accelerator.project_configuration.iteration = int(newest.split("_")[1]) + 1
+        names = os.listdir(Path(project_dir, "checkpoints"))  # checkpoint_N
+        newest = max(int(name.split("_")[1]) for name in names)
+        accelerator.project_configuration.iteration = newest + 1
         # --8<-- [end:resume]
     seen = []
     # --8<-- [start:loop]

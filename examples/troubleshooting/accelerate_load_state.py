@@ -103,8 +103,9 @@ def main(device="cpu", out_dir=None):
 
     # --8<-- [start:iteration]
     accelerator.load_state()  # the newest checkpoints/checkpoint_N
-    newest = max(os.listdir(project_dir / "checkpoints"))  # "checkpoint_0"
-    accelerator.project_configuration.iteration = int(newest.split("_")[1]) + 1
+    names = os.listdir(project_dir / "checkpoints")  # ["checkpoint_0"]
+    newest = max(int(name.split("_")[1]) for name in names)
+    accelerator.project_configuration.iteration = newest + 1
     accelerator.save_state()  # checkpoints/checkpoint_1
     # --8<-- [end:iteration]
     print(sorted(os.listdir(project_dir / "checkpoints")))
