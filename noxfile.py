@@ -107,6 +107,7 @@ def run_and_record(session, torch, record_path):
         **record,
         "left_out": left_out,
     }
+    record["ran"] = record.pop("ran")
     record["failed_tests"] = record.pop("failed_tests")
     record_path.parent.mkdir(exist_ok=True)
     record_path.write_text(json.dumps(record, indent=2) + "\n")
@@ -115,9 +116,22 @@ def run_and_record(session, torch, record_path):
         session.error(f"torch {torch}, Python {python}: {record['failed']} failed")
 
 
+# The scripts and pages a test's name holds: "test_example[cpu-examples/x/y.py]".
+TESTED = re.compile(r"(?:examples|docs)/[\w./-]+?\.(?:py|md)")
+
+
 def read_report(report):
-    """Counts and failed test names from a pytest junit XML report."""
+    """Counts, the scripts and pages that ran, and failed test names, from a pytest
+    junit XML report."""
     suite = ET.parse(report).getroot().find("testsuite")
+    ran = sorted(
+        {
+            name
+            for case in suite.iter("testcase")
+            if case.find("skipped") is None
+            for name in TESTED.findall(case.get("name"))
+        }
+    )
     failed_tests = sorted(
         f"{case.get('classname')}::{case.get('name')}"
         for case in suite.iter("testcase")
@@ -130,5 +144,6 @@ def read_report(report):
         "failed": counts["failures"] + counts["errors"],
         "skipped": counts["skipped"],
         "seconds": round(float(suite.get("time"))),
+        "ran": ran,
         "failed_tests": failed_tests,
     }

@@ -1,8 +1,9 @@
 """MkDocs hook: under each page's title, the torch releases its code passed on.
 
 Read from the version matrix's records (matrix/<release>.json, written by
-`nox -s matrix`): a release counts for a page when none of the page's tests failed
-on it (its inline blocks, the scripts it includes) and none was left out.
+`nox -s matrix`): a release counts for a page when every script the page includes
+ran on it (the record's "ran"), none of the page's tests failed (its inline blocks,
+the scripts it includes) and none was left out.
 
 Every release runs on one Python (3.11); records of the pin on other Pythons
 (matrix/<release>-py<python>.json, written by `nox -s pythons`) add "with PyTorch
@@ -51,14 +52,27 @@ def python_of(record):
 
 def by_python(all_records):
     """The records of the Python that runs every release (the most common one), and
-    those of the other Pythons, which run the pin: (main Python, main, others)."""
-    counts = Counter(python_of(r) for r in all_records)
+    those of the other Pythons, which run the pin: (main Python, main, others). A GPU
+    run's record stays with the main ones, whatever its Python."""
+    counts = Counter(python_of(r) for r in all_records if "devices" not in r)
     main = counts.most_common(1)[0][0] if counts else ""
+
+    def is_main(record):
+        return python_of(record) == main or "devices" in record
+
     return (
         main,
-        [r for r in all_records if python_of(r) == main],
-        [r for r in all_records if python_of(r) != main],
+        [r for r in all_records if is_main(r)],
+        [r for r in all_records if not is_main(r)],
     )
+
+
+def not_run(record, names):
+    """Whether a script of these names is missing from the record's run (a record
+    written before the script existed): such a record says nothing about the page."""
+    if "ran" not in record:  # a record from before the list: it vouches for nothing
+        return True
+    return any(n.startswith("examples/") and n not in record["ran"] for n in names)
 
 
 def page_failed(record, names, device):
@@ -83,7 +97,7 @@ def releases_for(page_path, markdown, all_records):
     for record in all_records:
         words = [w for w in record["left_out"] if any(w in name for name in names)]
         ran = [name for name in names if not any(w in name for w in words)]
-        if page_failed(record, ran, "cpu"):
+        if not_run(record, ran) or page_failed(record, ran, "cpu"):
             continue
         if not words:
             if record["torch"] not in passed:
@@ -103,7 +117,7 @@ def gpu_releases_for(page_path, markdown, all_records):
             continue
         if any(w in name for w in record["left_out"] for name in names):
             continue
-        if page_failed(record, names, "cuda"):
+        if not_run(record, names) or page_failed(record, names, "cuda"):
             continue
         if record["torch"] not in passed:
             passed.append(record["torch"])

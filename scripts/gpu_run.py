@@ -615,6 +615,16 @@ def matrix_record(outcomes, seconds, facts, libraries, day):
         "skipped": count["skipped"],
         "seconds": round(seconds),
         "left_out": [],
+        "ran": sorted(
+            {
+                name
+                for o in outcomes
+                if o.result != "skipped"
+                for name in re.findall(
+                    r"(?:examples|docs)/[\w./-]+?\.(?:py|md)", o.test
+                )
+            }
+        ),
         "failed_tests": sorted(o.test for o in outcomes if o.result == "failed"),
         "devices": ["cpu", "cuda"],
         "gpu": facts["gpu"],
@@ -624,7 +634,7 @@ def matrix_record(outcomes, seconds, facts, libraries, day):
         "not_at_their_pin": {
             name: row["found"] for name, row in libraries.items() if not row["meets"]
         },
-        "ran": GPU_TESTS,
+        "test_files": GPU_TESTS,
     }
 
 

@@ -309,7 +309,13 @@ def test_the_record_of_a_fixed_run_is_a_matrix_record(tmp_path):
 def test_the_hook_shows_cuda_only_for_the_releases_seen_on(tmp_path):
     _, gpu_record = fixed_record(tmp_path)
     cpu_records = [
-        {"torch": t, "left_out": [], "failed": 0, "failed_tests": []}
+        {
+            "torch": t,
+            "left_out": [],
+            "failed": 0,
+            "failed_tests": [],
+            "ran": gpu_record["ran"],
+        }
         for t in ("2.14.1", "2.13.0")
     ]
     records = sorted([*cpu_records, gpu_record], key=versions.release_key, reverse=True)

@@ -22,6 +22,7 @@ def record(torch, python, failed_tests=()):
         "torch": torch,
         "python": python,
         "left_out": [],
+        "ran": ["examples/load/eval_mode.py", "examples/save/state_dict.py"],
         "failed": len(failed_tests),
         "failed_tests": list(failed_tests),
     }
@@ -56,3 +57,11 @@ def test_the_line_names_the_pythons_that_ran_the_pin():
         "2.14.1": ["3.10", "3.12", "3.13"]
     }
     assert versions.joined(["3.10", "3.12", "3.13"]) == "3.10, 3.12 and 3.13"
+
+
+def test_a_record_that_did_not_run_a_script_vouches_for_nothing():
+    markdown = '# T\n\n```python\n--8<-- "examples/peft/adapter.py"\n```\n'
+    old = record("2.6.0", "3.11.7")  # written before examples/peft/adapter.py existed
+    assert versions.releases_for("docs/peft.md", markdown, [old]) == ([], {})
+    del old["ran"]  # a record from before the list
+    assert versions.releases_for("docs/peft.md", markdown, [old]) == ([], {})
