@@ -74,7 +74,16 @@ def run_and_record(session, torch, record_path):
         if not PINNED_TOGETHER.match(d) and re.match(r"[\w-]+", d)[0] not in without
     ]
     tests = project["optional-dependencies"]["test"]
-    session.install(f"torch=={torch}", *RELEASES[torch], *others, *tests)
+    if session.venv_backend == "none":
+        # `nox --no-venv` with .venv/bin first on PATH: the project's own environment,
+        # which must hold this release (the pin's record, with no second install).
+        found = session.run(
+            "python", "-c", "import torch; print(torch.__version__)", silent=True
+        ).strip()
+        if found.split("+")[0] != torch:
+            session.error(f"--no-venv runs torch {found}, not {torch}")
+    else:
+        session.install(f"torch=={torch}", *RELEASES[torch], *others, *tests)
 
     if session.posargs:  # a few tests by hand (`-- -k name`): no record
         session.run(
