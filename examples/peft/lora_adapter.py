@@ -62,7 +62,8 @@ expected = load_file(expected_file, device=device)
 with torch.no_grad():
     logits = model(expected["tokens"]).logits
 print("same logits without peft:", torch.equal(logits, expected["logits"]))
-print("peft modules loaded:", [name for name in sys.modules if "peft." in name])
+peft_modules = [n for n, m in sys.modules.items() if n.startswith("peft") and m]
+print("peft modules loaded:", peft_modules)
 """
 # --8<-- [end:without_peft]
 
