@@ -88,7 +88,10 @@ def main(device="cpu", out_dir=None):
 
     # --8<-- [start:files]
     for path in sorted(checkpoint.iterdir()):
-        print(f"{path.name:24} {path.stat().st_size:>7,} bytes")
+        size = f"{path.stat().st_size:>7,} bytes"
+        if path.name == "training_args.bin":  # it holds output_dir: its size varies
+            size = f"{path.stat().st_size // 1000:>3} kB"
+        print(f"{path.name:24} {size}")
     # --8<-- [end:files]
     names = sorted(p.name for p in checkpoint.iterdir())
     assert names == [
