@@ -1,6 +1,6 @@
 """A LoRA adapter from PEFT on a tiny GPT-2: what save_pretrained writes, loading it
-onto the base model, merging it into the base weights, and loading the merged model
-in a process where `import peft` fails.
+onto the base model, merging it into the base weights, loading the merged model in a
+process where `import peft` fails, and resuming the adapter's training bit for bit.
 
 The base model is built from a config with a seed, so that it is the same model
 each time it is built, as a model downloaded from the Hub would be.
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
 from safetensors.torch import load_file, save_file
 from transformers import GPT2Config, GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
@@ -27,16 +27,32 @@ def tiny_gpt2():
     return GPT2LMHeadModel(GPT2Config(**sizes, bos_token_id=0, eos_token_id=0))
 
 
-def fine_tune(model, device, steps=3):
-    """A few steps on random tokens: the adapter moves away from its start."""
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=1e-2
-    )
-    tokens = torch.randint(0, 100, (4, 8), device=device)
-    for _ in range(steps):
-        model(input_ids=tokens, labels=tokens).loss.backward()
+def batch(step, device):
+    """The data of each step, from the step number alone (a seeded data loader)."""
+    generator = torch.Generator().manual_seed(step)
+    return torch.randint(0, 100, (4, 8), generator=generator).to(device)
+
+
+# --8<-- [start:train]
+def train(model, optimizer, steps, device):
+    model.train()  # dropout on: each step draws random numbers
+    losses = []
+    for step in steps:
+        tokens = batch(step, device)
+        loss = model(input_ids=tokens, labels=tokens).loss
+        loss.backward()
         optimizer.step()
         optimizer.zero_grad()
+        losses.append(loss.detach())
+    return losses
+
+
+def make_optimizer(model):
+    trainable = [p for p in model.parameters() if p.requires_grad]  # the adapter
+    return torch.optim.AdamW(trainable, lr=1e-2)
+
+
+# --8<-- [end:train]
 
 
 def folder_size(folder):
@@ -82,9 +98,22 @@ def main(device="cpu", out_dir=None):
         lora_dropout=0.1,
     )
     model = get_peft_model(tiny_gpt2(), lora).to(device)
-    fine_tune(model, device)  # ... your training loop, or a Trainer ...
+    optimizer = make_optimizer(model)
+    first_losses = train(model, optimizer, range(3), device)  # your training loop
     model.save_pretrained(out_dir / "adapter")
     # --8<-- [end:adapter]
+
+    # To resume training later: the optimizer, the step and the RNG state too.
+    # --8<-- [start:save_state]
+    training_state = {
+        "optimizer": optimizer.state_dict(),
+        "step": 3,
+        "cpu_rng_state": torch.get_rng_state(),  # dropout draws from it
+    }
+    if device.startswith("cuda"):
+        training_state["cuda_rng_state"] = torch.cuda.get_rng_state(device)
+    torch.save(training_state, out_dir / "training_state.pt")
+    # --8<-- [end:save_state]
 
     # --8<-- [start:files]
     adapter_dir = out_dir / "adapter"
@@ -198,6 +227,47 @@ def main(device="cpu", out_dir=None):
     assert "ModuleNotFoundError: import of peft halted" in result.stdout
     assert "same logits without peft: True" in result.stdout
     assert "peft modules loaded: []" in result.stdout
+
+    # The same training, six steps without stopping, to compare with.
+    uninterrupted = get_peft_model(tiny_gpt2(), lora).to(device)
+    all_losses = train(uninterrupted, make_optimizer(uninterrupted), range(6), device)
+    final = get_peft_model_state_dict(uninterrupted)
+
+    # A new process would start here: the same base model, the adapter on top.
+    # --8<-- [start:resume]
+    base = tiny_gpt2()  # the base model is not in the checkpoint: rebuild or reload it
+    model = PeftModel.from_pretrained(base, out_dir / "adapter", is_trainable=True)
+    model = model.to(device)
+    optimizer = make_optimizer(model)
+    training_state = torch.load(out_dir / "training_state.pt", weights_only=True)
+    optimizer.load_state_dict(training_state["optimizer"])
+    torch.set_rng_state(training_state["cpu_rng_state"])
+    if "cuda_rng_state" in training_state:
+        torch.cuda.set_rng_state(training_state["cuda_rng_state"], device)
+    losses = train(model, optimizer, range(training_state["step"], 6), device)
+    # --8<-- [end:resume]
+
+    # --8<-- [start:compare]
+    resumed_losses = torch.stack(first_losses + losses)
+    print("same losses:", torch.equal(resumed_losses, torch.stack(all_losses)))
+    resumed = get_peft_model_state_dict(model)
+    print("same adapter:", all(torch.equal(resumed[k], final[k]) for k in final))
+    # --8<-- [end:compare]
+    assert sorted(resumed) == sorted(final) and len(final) == 4
+    assert torch.equal(resumed_losses, torch.stack(all_losses))
+    assert all(torch.equal(resumed[k], final[k]) for k in final)
+
+    # The same resume without restoring the RNG state: dropout draws other masks.
+    model = PeftModel.from_pretrained(
+        tiny_gpt2(), out_dir / "adapter", is_trainable=True
+    )
+    model = model.to(device)
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(training_state["optimizer"])
+    later = torch.stack(train(model, optimizer, range(3, 6), device))
+    same = torch.equal(later, torch.stack(all_losses[3:]))
+    print("without the RNG state, same losses:", same)
+    assert not same
 
 
 if __name__ == "__main__":
