@@ -1,4 +1,4 @@
-"""Train with DeepSpeed ZeRO-3, save a checkpoint, turn it into one safetensors file."""
+"""One safetensors file from a DeepSpeed ZeRO checkpoint, loaded without DeepSpeed."""
 
 import argparse
 import os
@@ -8,6 +8,7 @@ from pathlib import Path
 import deepspeed
 import torch
 import torch.distributed as dist
+from deepspeed.accelerator import get_accelerator
 from deepspeed.utils.zero_to_fp32 import convert_zero_checkpoint_to_fp32_state_dict
 from safetensors.torch import load_file
 from torch import nn
@@ -15,14 +16,34 @@ from torch import nn
 
 def main(device="cpu", out_dir=None):
     out_dir = Path(out_dir or tempfile.mkdtemp())
-    if (
-        device == "cpu"
-    ):  # skip DeepSpeed's shared-memory all-reduce: a minute to compile
+    checkpoint_dir = out_dir / "checkpoint"  # what engine.save_checkpoint wrote
+    inputs, expected = train_and_save(checkpoint_dir)  # below
+
+    # Every rank's part, joined into one fp32 file. No process group, no GPU.
+    convert_zero_checkpoint_to_fp32_state_dict(
+        checkpoint_dir, out_dir / "model", safe_serialization=True
+    )  # writes model/model.safetensors
+
+    plain = nn.Linear(10, 5)  # anywhere, with only torch and safetensors
+    plain.load_state_dict(load_file(out_dir / "model" / "model.safetensors"))
+    same = torch.allclose(plain(inputs), expected, rtol=0, atol=1e-6)
+    print("plain model, same outputs as the engine:", same)
+    assert same
+
+
+def train_and_save(checkpoint_dir):
+    """Train nn.Linear with ZeRO-3 for 2 steps in a group of 1 process, and save."""
+    # torchrun or the deepspeed launcher would start the process group and set
+    # LOCAL_RANK; this script starts both itself, so that it runs as it is.
+    os.environ["LOCAL_RANK"] = "0"
+    accelerator = get_accelerator()  # DeepSpeed's pick: a GPU if it sees one
+    if accelerator.device_name() == "cpu":
+        # On the CPU, DeepSpeed's process group compiles a C++ extension the first
+        # time (deepspeed_shm_comm: a minute, and it needs a C++ compiler) that only
+        # its inference all-reduce uses. Marking it not compatible skips the build.
+        # __compatible_ops__ is DeepSpeed's internal table, not a public setting.
         deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
-    # Under torchrun or the deepspeed launcher, deepspeed.initialize starts the
-    # process group. Here, a group of 1 process, so that the script runs as it is.
-    os.environ["LOCAL_RANK"] = "0"  # what torchrun sets
-    backend = "gloo" if device == "cpu" else "nccl"
+    backend = accelerator.communication_backend_name()  # nccl on GPUs, gloo on a CPU
     dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
     model = nn.Linear(10, 5)
     config = {
@@ -37,24 +58,20 @@ def main(device="cpu", out_dir=None):
         loss = engine(torch.randn(8, 10, device=engine.device)).pow(2).mean()
         engine.backward(loss)
         engine.step()
-    engine.save_checkpoint(out_dir / "checkpoint")  # on every rank
+    engine.save_checkpoint(checkpoint_dir)  # every rank calls it
     inputs = torch.randn(4, 10, device=engine.device)
-    expected = engine(inputs).detach().cpu()
+    with torch.no_grad():
+        expected = engine(inputs)
     dist.destroy_process_group()
-
-    # The shards of every rank, as one fp32 file; no process group needed.
-    convert_zero_checkpoint_to_fp32_state_dict(
-        out_dir / "checkpoint", out_dir / "model", safe_serialization=True
-    )
-    plain = nn.Linear(10, 5)  # anywhere: only torch and safetensors
-    plain.load_state_dict(load_file(out_dir / "model" / "model.safetensors"))
-    same = torch.allclose(plain(inputs.cpu()), expected, rtol=0, atol=1e-6)
-    print("plain model, same outputs as the engine:", same)
-    assert same
+    return inputs.cpu(), expected.cpu()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="DeepSpeed takes a GPU when it sees one; DS_ACCELERATOR=cpu keeps the CPU",
+    )
     parser.add_argument("--out-dir", help="where to write files (default: a temp dir)")
     main(**vars(parser.parse_args()))
