@@ -153,11 +153,14 @@ def run_rank(device, out_dir):
 
 # --8<-- [start:shm]
 def skip_shared_memory_build(deepspeed):
-    """On the CPU, skip the shared-memory all-reduce DeepSpeed compiles on first use.
+    """On the CPU, skip the C++ extension DeepSpeed builds when its group starts.
 
-    Its CPU backend builds a C++ extension, deepspeed_shm_comm, the first time a
-    process group starts (about a minute, then cached in ~/.cache/torch_extensions);
-    gloo, which the ranks use without it, does the work.
+    DeepSpeed's CPU backend compiles deepspeed_shm_comm the first time a process
+    group starts (about a minute, then cached in ~/.cache/torch_extensions; without
+    a C++ compiler the start fails). Only its inference all-reduce uses it: training
+    runs its collectives through torch.distributed (gloo) either way. Marking the op
+    not compatible skips the build. __compatible_ops__ is DeepSpeed's internal
+    table of probed ops, not a public setting: it may change in any release.
     """
     deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
 
@@ -173,9 +176,10 @@ def peak_rss_bytes():
 
 def consolidate_and_resume_on_one_rank(device, out_dir):
     """In a new process: one safetensors file from ZeRO-3, its peak memory; 1 rank."""
+    import huggingface_hub  # noqa: F401 (the conversion imports it to cut shards)
     from deepspeed.utils.zero_to_fp32 import convert_zero_checkpoint_to_fp32_state_dict
 
-    before = peak_rss_bytes()  # Python, torch and DeepSpeed imported
+    before = peak_rss_bytes()  # Python, torch, DeepSpeed and safetensors imported
     # --8<-- [start:convert]
     convert_zero_checkpoint_to_fp32_state_dict(
         out_dir / "stage3", out_dir / "stage3_fp32", safe_serialization=True
@@ -316,6 +320,8 @@ def main(device="cpu", out_dir=None, one_rank=False):
         consolidate_and_resume_on_one_rank(device, out_dir)
         return
 
+    if device == "cpu":  # DeepSpeed would take a GPU it sees: tell every process
+        os.environ["DS_ACCELERATOR"] = "cpu"  # (the ranks, the converter) not to
     nproc = launch(device, out_dir)  # started with python: start the ranks
     ranks = [
         torch.load(out_dir / f"rank{r}.pt", weights_only=True) for r in range(nproc)
