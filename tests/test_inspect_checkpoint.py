@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import pytest
 from project import ROOT
@@ -98,7 +97,9 @@ def torch_files(corpus):
         files["checkpoint"],
     )
     files["legacy"] = corpus / "legacy.pt"
-    torch.save(model.state_dict(), files["legacy"], _use_new_zipfile_serialization=False)
+    torch.save(
+        model.state_dict(), files["legacy"], _use_new_zipfile_serialization=False
+    )
     files["ddp"] = corpus / "ddp.pt"
     torch.save(nn.DataParallel(model).state_dict(), files["ddp"])
     tied = nn.Sequential(nn.Embedding(7, 4), nn.Linear(4, 7, bias=False))
@@ -287,9 +288,12 @@ def test_missing_shard(hf_files, tmp_path):
 
     folder = tmp_path / "bert"
     shutil.copytree(hf_files["sharded"], folder)
-    (folder / "model-00002-of-{:05d}.safetensors".format(
-        len(list(folder.glob("model-*.safetensors")))
-    )).unlink()
+    (
+        folder
+        / "model-00002-of-{:05d}.safetensors".format(
+            len(list(folder.glob("model-*.safetensors")))
+        )
+    ).unlink()
     r = inspect(folder)
     assert "missing_shard" in {f["id"] for f in r["findings"]}
 
@@ -443,7 +447,9 @@ def test_damaged_zip_crc(corpus, torch_files):
     data = bytearray(torch_files["state_dict"].read_bytes())
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
         info = next(i for i in zf.infolist() if i.filename.endswith("data/0"))
-    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    name_len, extra_len = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
     start = info.header_offset + 30 + name_len + extra_len
     data[start + 4] ^= 0xFF
     bad = corpus / "crc.pt"
@@ -507,7 +513,9 @@ def test_never_runs_the_file(tmp_path):
         f"assert {MODULE!r} not in sys.modules\n"
         "assert 'torch' not in sys.modules\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "io.open" in result.stdout
     assert f"'{MODULE}.f'" in result.stdout
@@ -523,7 +531,8 @@ HOSTILE = {
     # a billion laughs: each list holds the previous one twice, 100 levels deep
     "memo-bomb": b"\x80\x02]q\x00"
     + b"".join(
-        b"(h" + bytes([i]) + b"h" + bytes([i]) + b"lq" + bytes([i + 1]) for i in range(100)
+        b"(h" + bytes([i]) + b"h" + bytes([i]) + b"lq" + bytes([i + 1])
+        for i in range(100)
     )
     + b".",
     # a cycle: a list that holds itself
@@ -619,7 +628,7 @@ def test_model_comparison(torch_files, tmp_path):
     }
     assert 'k.removeprefix("module.")' in c["load_code"]
     assert nested["state_dict_in_file"] == "model"
-    assert "state_dict = checkpoint['model']" in nested["load_code"]
+    assert 'state_dict = checkpoint["model"]' in nested["load_code"]
 
 
 def test_finding_pages_exist():

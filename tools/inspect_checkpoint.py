@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What is in this checkpoint? Read a model file without running it.
 
-    python inspect_checkpoint.py PATH [--model MODULE:CLASS] [--json] [--all] [--check-crc]
+    python inspect_checkpoint.py PATH [--model MODULE:CLASS] [--json] [--all]
+                                 [--check-crc]
 
 PATH is a file or a folder. The tool names its format (torch.save, the legacy
 format, TorchScript, torch.export, safetensors, DCP, Transformers, PEFT, Lightning,
@@ -59,22 +60,37 @@ class Unreadable(Exception):
 # ---------------------------------------------------------------- site pages
 PAGES = {
     "inspect": "inspect/",
-    "truncated": "troubleshooting/#pytorchstreamreader-failed-reading-zip-archive-failed-finding-central-directory",
-    "corrupt": "troubleshooting/#pytorchstreamreader-failed-reading-file-data1-invalid-header-or-archive-is-corrupted",
+    "truncated": (
+        "troubleshooting/#pytorchstreamreader-failed-reading-zip-archive-failed-"
+        "finding-central-directory"
+    ),
+    "corrupt": (
+        "troubleshooting/#pytorchstreamreader-failed-reading-file-data1-invalid-"
+        "header-or-archive-is-corrupted"
+    ),
     "html": "troubleshooting/#invalid-load-key-unsupported-operand-60",
     "magic": "troubleshooting/#invalid-magic-number-corrupt-file",
     "module_prefix": "troubleshooting/#missing-keys-unexpected-keys-module",
     "orig_mod": "troubleshooting/#unexpected-keys-_orig_mod",
     "lightning": "lightning/",
     "checkpoint_keys": "troubleshooting/#unexpected-keys-epoch-model_state_dict",
-    "size_mismatch": "troubleshooting/#size-mismatch-copying-a-param-with-shape-from-checkpoint",
-    "weights_only_class": "troubleshooting/#weights-only-load-failed-global-__main__mymodel",
+    "size_mismatch": (
+        "troubleshooting/#size-mismatch-copying-a-param-with-shape-from-checkpoint"
+    ),
+    "weights_only_class": (
+        "troubleshooting/#weights-only-load-failed-global-__main__mymodel"
+    ),
     "weights_only": "library-weights-only/",
     "cuda": "troubleshooting/#attempting-to-deserialize-object-on-a-cuda-device",
     "legacy": "versions/",
-    "torchscript": "troubleshooting/#cannot-use-weights_only-true-with-torchscript-archives",
+    "torchscript": (
+        "troubleshooting/#cannot-use-weights_only-true-with-torchscript-archives"
+    ),
     "export": "architecture/",
-    "safetensors_header": "troubleshooting/#safetensorerror-error-while-deserializing-header-header-too-large-headertoolarge",
+    "safetensors_header": (
+        "troubleshooting/#safetensorerror-error-while-deserializing-header-header-"
+        "too-large-headertoolarge"
+    ),
     "size": "checkpoint-size/",
     "dcp": "distributed-checkpoint/",
     "hugging_face": "hugging-face/",
@@ -82,7 +98,9 @@ PAGES = {
     "safety": "safety/",
     "entire_model": "entire-model/",
     "checkpoints": "checkpoints/",
-    "shards": "troubleshooting/#no-such-file-or-directory-model-00002-of-00003safetensors",
+    "shards": (
+        "troubleshooting/#no-such-file-or-directory-model-00002-of-00003safetensors"
+    ),
 }
 
 
@@ -146,7 +164,8 @@ WEIGHTS_ONLY_ALLOWED = {
     "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
     "torch._utils._rebuild_qtensor", "torch._utils._rebuild_tensor",
     "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
-    "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_meta_tensor_no_storage",
+    "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage",
     "torch._utils._rebuild_nested_tensor", "torch._utils._rebuild_wrapper_subclass",
     "torch._utils._rebuild_device_tensor_from_numpy",
     "torch._utils._rebuild_device_tensor_from_cpu_tensor",
@@ -226,7 +245,7 @@ class Tensor:
 
 
 class Call:
-    """An object the pickle would build by calling `func(*args)`, then setting `state`."""
+    """An object the pickle would build by calling `func(*args)`, then `state`."""
 
     __slots__ = ("func", "args", "state", "items")
 
@@ -292,7 +311,8 @@ CALLS = {
 
 
 def python3_name(module, name):
-    """The name Python 3 (and torch.load) reads for a protocol 2 GLOBAL: __builtin__.set -> builtins.set."""
+    """The name Python 3 (and torch.load) reads for a protocol 2 GLOBAL:
+    __builtin__.set -> builtins.set."""
     if (module, name) in NAME_MAPPING:
         module, name = NAME_MAPPING[(module, name)]
     elif module in IMPORT_MAPPING:
@@ -496,7 +516,7 @@ def _set_items(target, items):
         return target
     if not isinstance(target, dict):
         return target
-    for key, value in zip(items[::2], items[1::2]):
+    for key, value in zip(items[::2], items[1::2], strict=False):
         try:
             target[key] = value
         except TypeError:  # an unhashable key: keep it by its description
@@ -538,7 +558,7 @@ def _children(obj):
         elif obj.state is not None:
             kids.append(("state", obj.state))
         if obj.items:
-            kids += list(zip(obj.items[::2], obj.items[1::2]))
+            kids += list(zip(obj.items[::2], obj.items[1::2], strict=False))
         if not kids:
             kids = [
                 (i, a)
@@ -633,7 +653,7 @@ def _span(t):
     """Elements of its storage that a tensor reaches (1 + the last index)."""
     if any(s == 0 for s in t.shape):
         return 0
-    return 1 + sum((s - 1) * st for s, st in zip(t.shape, t.stride))
+    return 1 + sum((s - 1) * st for s, st in zip(t.shape, t.stride, strict=False))
 
 
 # The keys of torch.optim's param_groups that name each optimizer (first match wins);
@@ -754,7 +774,8 @@ def prefix_findings(dicts):
                 findings.append(
                     finding(
                         "prefix",
-                        f"every key of {where} starts with '{prefix}' ({why}): strip it "
+                        f"every key of {where} starts with '{prefix}' ({why}): strip "
+                        "it "
                         "before load_state_dict",
                         page_name,
                     )
@@ -796,7 +817,8 @@ def pickle_findings(pk, tensors, optimizers):
         out.append(
             finding(
                 "cuda",
-                f"tensors were saved from {', '.join(devices)}: on a machine without a GPU, "
+                f"tensors were saved from {', '.join(devices)}: on a machine without "
+                "a GPU, "
                 "load with map_location='cpu'",
                 "cuda",
             )
@@ -817,8 +839,10 @@ def pickle_findings(pk, tensors, optimizers):
         out.append(
             finding(
                 "oversized",
-                f"{len(tensors['oversized_storages'])} storage(s) larger than their tensors "
-                f"({human(extra)} saved that no tensor uses): save .clone() of the views",
+                f"{len(tensors['oversized_storages'])} storage(s) larger than their "
+                "tensors "
+                f"({human(extra)} saved that no tensor uses): save .clone() of the "
+                "views",
                 "size",
             )
         )
@@ -926,7 +950,7 @@ def check_crcs(zf):
 
 
 def zip_prefix_entries(zf):
-    """{name inside the archive's folder: ZipInfo}; torch puts everything in one folder."""
+    """{name inside the archive's folder: ZipInfo}; torch writes one folder."""
     entries = {}
     for info in zf.infolist():
         _, _, inner = info.filename.partition("/")
@@ -962,7 +986,8 @@ def inspect_torch_zip(path, opts, entries, zf):
         report["findings"].append(
             finding(
                 "missing_records",
-                f"{len(missing)} storage record(s) missing from the zip: data/{missing[0]} ...",
+                f"{len(missing)} storage record(s) missing from the zip: "
+                f"data/{missing[0]} ...",
                 "corrupt",
             )
         )
@@ -976,7 +1001,8 @@ def inspect_torchscript(path, opts, entries, zf):
     report["findings"].append(
         finding(
             "torchscript",
-            "a TorchScript archive: load it with torch.jit.load (torch.load refuses it with weights_only=True)",
+            "a TorchScript archive: load it with torch.jit.load (torch.load refuses "
+            "it with weights_only=True)",
             "torchscript",
         )
     )
@@ -1025,7 +1051,8 @@ def inspect_export(path, opts, entries, zf):
         "findings": [
             finding(
                 "export",
-                "a torch.export program: load it with torch.export.load(path).module(), no class needed",
+                "a torch.export program: load it with "
+                "torch.export.load(path).module(), no class needed",
                 "export",
             )
         ],
@@ -1143,7 +1170,8 @@ def inspect_keras_zip(path, opts, entries, zf):
         "findings": [
             finding(
                 "keras",
-                "a Keras 3 model: keras.saving.load_model(path) rebuilds it from config.json, no class needed",
+                "a Keras 3 model: keras.saving.load_model(path) rebuilds it from "
+                "config.json, no class needed",
                 "keras",
             )
         ],
@@ -1179,7 +1207,8 @@ def inspect_npz(path, opts, entries, zf):
         "findings": [
             finding(
                 "numpy",
-                "a NumPy .npz archive: numpy.load(path) reads it (allow_pickle=False refuses object arrays)",
+                "a NumPy .npz archive: numpy.load(path) reads it (allow_pickle=False "
+                "refuses object arrays)",
                 "safety",
             )
         ]
@@ -1203,7 +1232,8 @@ def _npy_object_findings(arrays):
         return [
             finding(
                 "numpy_pickle",
-                f"object arrays ({', '.join(objects)}) are pickles: numpy.load needs allow_pickle=True, which runs them",
+                f"object arrays ({', '.join(objects)}) are pickles: numpy.load needs "
+                "allow_pickle=True, which runs them",
                 "safety",
             )
         ]
@@ -1211,7 +1241,7 @@ def _npy_object_findings(arrays):
 
 
 def npy_header(head):
-    """dtype and shape from a .npy header (a Python literal, read with ast.literal_eval)."""
+    """dtype and shape from a .npy header (a literal, read with ast.literal_eval)."""
     import ast
 
     if not head.startswith(b"\x93NUMPY") or len(head) < 10:
@@ -1311,7 +1341,9 @@ def inspect_zip(path, opts):
                     report["findings"].append(
                         finding(
                             "lightning",
-                            "a Lightning checkpoint: the weights are under 'state_dict', their keys prefixed by the LightningModule's attribute",
+                            "a Lightning checkpoint: the weights are under "
+                            "'state_dict', their keys prefixed by the "
+                            "LightningModule's attribute",
                             "lightning",
                         )
                     )
@@ -1359,7 +1391,8 @@ def inspect_legacy_or_pickle(path, opts):
         }
         report["format"], report["format_name"] = (
             "torch-legacy",
-            "torch.save legacy format (before PyTorch 1.6, or _use_new_zipfile_serialization=False)",
+            "torch.save legacy format (before PyTorch 1.6, or "
+            "_use_new_zipfile_serialization=False)",
         )
         report["findings"].append(
             finding(
@@ -1382,7 +1415,8 @@ def inspect_legacy_or_pickle(path, opts):
     report["findings"].append(
         finding(
             "pickle",
-            "a plain pickle: pickle.load runs any code it holds; torch.load refuses it with weights_only=True unless it holds only plain values",
+            "a plain pickle: pickle.load runs any code it holds; torch.load refuses "
+            "it with weights_only=True unless it holds only plain values",
             "safety",
         )
     )
@@ -1445,7 +1479,8 @@ def inspect_safetensors(path, opts):
         )
     if 8 + n + end > size:
         raise Unreadable(
-            f"the header promises {8 + n + end:,} bytes, the file has {size:,}: the file is cut off",
+            f"the header promises {8 + n + end:,} bytes, the file has {size:,}: the "
+            "file is cut off",
             "truncated",
         )
     dicts = [("(top level)", [t["name"] for t in named])]
@@ -1474,8 +1509,10 @@ def inspect_lfs_pointer(path, opts):
     size = re.search(r"^size (\d+)", text, re.M)
     raise Unreadable(
         "a Git LFS pointer, not the file: "
-        f"{os.path.getsize(path)} bytes of text that stand for {int(size[1]) if size else '?':,} bytes. "
-        "Fetch the real file with `git lfs pull` (or download it from the host's resolve/raw link)",
+        f"{os.path.getsize(path)} bytes of text that stand for "
+        f"{int(size[1]) if size else '?':,} bytes. "
+        "Fetch the real file with `git lfs pull` (or download it from the host's "
+        "resolve/raw link)",
         "html",
     )
 
@@ -1511,7 +1548,8 @@ def inspect_hdf5(path, opts):
         "findings": [
             finding(
                 "keras",
-                "an HDF5 file: keras (model.load_weights or keras.saving.load_model) or h5py read it",
+                "an HDF5 file: keras (model.load_weights or keras.saving.load_model) "
+                "or h5py read it",
                 "keras",
             )
         ],
@@ -1520,7 +1558,8 @@ def inspect_hdf5(path, opts):
 
 def inspect_unknown(path, opts):
     raise Unreadable(
-        "not a format this tool knows: not a zip, a pickle, safetensors, HDF5 or NumPy file",
+        "not a format this tool knows: not a zip, a pickle, safetensors, HDF5 or "
+        "NumPy file",
         "magic",
     )
 
@@ -1651,13 +1690,14 @@ FOLDER_FORMATS = [  # (format, name, test, page), first match wins
 
 
 def inspect_folder(path, opts):
-    for fmt, name, matches, page_name in FOLDER_FORMATS:
-        if matches(path):
-            break
-    else:
+    known = next((f for f in FOLDER_FORMATS if f[2](path)), None)
+    if known is None:
         raise Unreadable(
-            "a folder, but not a checkpoint folder that this tool knows (no config.json, .metadata, index, adapter_config.json, trainer_state.json, latest, random_states_0.pkl)"
+            "a folder, but not a checkpoint folder that this tool knows (no "
+            "config.json, .metadata, index, adapter_config.json, trainer_state.json, "
+            "latest, random_states_0.pkl)"
         )
+    fmt, name, _, page_name = known
     report = {
         "format": fmt,
         "format_name": name,
@@ -1721,13 +1761,35 @@ def inspect_folder(path, opts):
 
 
 FOLDER_HINTS = {
-    "deepspeed": "a DeepSpeed folder: deepspeed.utils.zero_to_fp32.get_fp32_state_dict_from_zero_checkpoint(folder) rebuilds one state_dict",
-    "hf-trainer": "a Trainer checkpoint: trainer.train(resume_from_checkpoint=folder) resumes; from_pretrained(folder) loads the model",
-    "peft": "a PEFT adapter: PeftModel.from_pretrained(base_model, folder) loads it onto its base model",
-    "transformers": "a Transformers model: AutoModel...from_pretrained(folder) builds it from config.json",
-    "accelerate": "an Accelerate state: accelerator.load_state(folder) after prepare() restores it",
-    "dcp": "a DCP folder: torch.distributed.checkpoint.load(state_dict, checkpoint_id=folder) fills a state_dict in place",
-    "safetensors-sharded": "safetensors shards: load each shard with safetensors.torch.load_file, or from_pretrained",
+    "deepspeed": (
+        "a DeepSpeed folder: "
+        "deepspeed.utils.zero_to_fp32.get_fp32_state_dict_from_zero_checkpoint("
+        "folder) rebuilds one state_dict"
+    ),
+    "hf-trainer": (
+        "a Trainer checkpoint: trainer.train(resume_from_checkpoint=folder) resumes; "
+        "from_pretrained(folder) loads the model"
+    ),
+    "peft": (
+        "a PEFT adapter: PeftModel.from_pretrained(base_model, folder) loads it onto "
+        "its base model"
+    ),
+    "transformers": (
+        "a Transformers model: AutoModel...from_pretrained(folder) builds it from "
+        "config.json"
+    ),
+    "accelerate": (
+        "an Accelerate state: accelerator.load_state(folder) after prepare() "
+        "restores it"
+    ),
+    "dcp": (
+        "a DCP folder: torch.distributed.checkpoint.load(state_dict, "
+        "checkpoint_id=folder) fills a state_dict in place"
+    ),
+    "safetensors-sharded": (
+        "safetensors shards: load each shard with safetensors.torch.load_file, or "
+        "from_pretrained"
+    ),
 }
 
 
@@ -1784,7 +1846,8 @@ def inspect_dcp(path, opts):
         if isinstance(entry, Call) and isinstance(entry.state, dict):
             props = entry.state.get("properties")
             state = props.state if isinstance(props, Call) else None
-            # TensorProperties.__getstate__ gives (dtype, layout, requires_grad, memory_format, pin_memory)
+            # TensorProperties.__getstate__ gives
+            # (dtype, layout, requires_grad, memory_format, pin_memory)
             dtype = (
                 state.get("dtype")
                 if isinstance(state, dict)
@@ -1822,7 +1885,8 @@ def inspect_dcp(path, opts):
         + [
             finding(
                 "dcp_pickle",
-                "DCP reads .metadata with pickle.load, which runs any code it holds: load DCP folders only from sources you trust",
+                "DCP reads .metadata with pickle.load, which runs any code it holds: "
+                "load DCP folders only from sources you trust",
                 "safety",
             )
         ],
@@ -1831,7 +1895,7 @@ def inspect_dcp(path, opts):
 
 # ---------------------------------------------------------------- --model
 def compare_with_model(report, spec):
-    """Build MODULE:CLASS on the meta device and compare its state_dict with the file's."""
+    """Build MODULE:CLASS on the meta device; compare its state_dict with the file's."""
     import importlib
 
     import torch
@@ -1868,7 +1932,7 @@ def compare_with_model(report, spec):
         if renamed[k][0] != expected[k][0]
     ]
     findings = []
-    if strip:
+    if strip and not any(f.get("prefix") == strip for f in report["findings"]):
         findings.append(
             finding(
                 "prefix",
@@ -1896,7 +1960,8 @@ def compare_with_model(report, spec):
         findings.append(
             finding(
                 "size_mismatch",
-                f"{len(shapes)} shape(s) differ: {shapes[0]['key']} is {shapes[0]['file']} in the file, {shapes[0]['model']} in the model",
+                f"{len(shapes)} shape(s) differ: {shapes[0]['key']} is "
+                f"{shapes[0]['file']} in the file, {shapes[0]['model']} in the model",
                 "size_mismatch",
             )
         )
@@ -1945,18 +2010,21 @@ def load_code(report, spec, where, strip, partial):
             f'checkpoint = torch.load("{report["path"]}"{device}, weights_only=True)'
         )
         keys = (
-            "".join(f"[{k!r}]" for k in where.split("."))
+            "".join(f'["{k}"]' for k in where.split("."))
             if where and where != "(top level)"
             else ""
         )
         lines.append(f"state_dict = checkpoint{keys}")
     if strip:
         lines.append(
-            f'state_dict = {{k.removeprefix("{strip}"): v for k, v in state_dict.items()}}'
+            "state_dict = {"
+            f'k.removeprefix("{strip}"): v for k, v in state_dict.items()'
+            "}"
         )
     if partial:
         lines.append(
-            "# keys or shapes differ: strict=False loads the rest; check what it reports"
+            "# keys or shapes differ: strict=False loads the rest; check what it "
+            "reports"
         )
         lines.append("print(model.load_state_dict(state_dict, strict=False))")
     else:
@@ -1983,7 +2051,7 @@ DAMAGE = (
 
 
 def inspect(path, list_all=False, check_crc=False):
-    """The report for a file or a folder (a dict, the JSON output). Raises Unreadable."""
+    """The report for a file or a folder (the JSON output). Raises Unreadable."""
     opts = argparse.Namespace(all=list_all, check_crc=check_crc)
     try:
         if os.path.isdir(path):
@@ -2044,7 +2112,8 @@ def render(report, list_all=False):
     t = report.get("tensors")
     if t:
         lines.append(
-            f"tensors: {t['count']:,}, {human(t['bytes'])}, {t['parameters']:,} elements"
+            f"tensors: {t['count']:,}, {human(t['bytes'])}, {t['parameters']:,} "
+            "elements"
         )
         lines.append(
             "  dtypes: " + ", ".join(f"{k} ({v})" for k, v in t["dtypes"].items())
@@ -2061,9 +2130,17 @@ def render(report, list_all=False):
         if t["count"] > len(shown):
             lines.append(f"  ... {t['count'] - len(shown):,} more (--all lists them)")
     for o in report.get("optimizers") or []:
-        hyper = ", ".join(f"{k}={v}" for k, v in list(o["hyperparameters"].items())[:6])
+        shown = [
+            k
+            for k in ("lr", "momentum", "betas", "weight_decay")
+            if k in o["hyperparameters"]
+        ]
+        hyper = ", ".join(f"{k}={o['hyperparameters'][k]}" for k in shown)
         lines.append(
-            f"optimizer at {o['path']}: {o['kind']}, state for {o['parameters_with_state']} parameters ({', '.join(o['state_keys']) or 'none'}), {o['param_groups']} group(s): {hyper}"
+            f"optimizer at {o['path']}: {o['kind']}, state for "
+            f"{o['parameters_with_state']} parameters "
+            f"({', '.join(o['state_keys']) or 'none'}), {o['param_groups']} group(s): "
+            f"{hyper}"
         )
     for f in report.get("files") or []:
         if f.get("error"):
@@ -2088,11 +2165,13 @@ def render(report, list_all=False):
         lines.append(f"  unexpected keys: {', '.join(c['unexpected']) or 'none'}")
         for m in c["shape_mismatches"]:
             lines.append(
-                f"  shape of {m['key']}: {m['file']} in the file, {m['model']} in the model"
+                f"  shape of {m['key']}: {m['file']} in the file, {m['model']} in the "
+                "model"
             )
         for m in c["dtype_mismatches"]:
             lines.append(
-                f"  dtype of {m['key']}: {m['file']} in the file, {m['model']} in the model"
+                f"  dtype of {m['key']}: {m['file']} in the file, {m['model']} in the "
+                "model"
             )
         lines.append("  load it with:")
         lines += ["    " + line if line else "" for line in c["load_code"].splitlines()]
