@@ -84,7 +84,7 @@ PAGES = {
     "cuda": "troubleshooting/#attempting-to-deserialize-object-on-a-cuda-device",
     "legacy": "versions/",
     "torchscript": (
-        "troubleshooting/#cannot-use-weights_only-true-with-torchscript-archives"
+        "troubleshooting/#cannot-use-weights_onlytrue-with-torchscript-archives"
     ),
     "export": "architecture/",
     "safetensors_header": (
