@@ -266,7 +266,28 @@ def hf_files(corpus):
     net, opt = acc.prepare(net, opt)
     files["accelerate"] = corpus / "accelerate"
     acc.save_state(files["accelerate"])
+    files["trainer"] = hf_trainer_checkpoint(corpus, config)
     return files
+
+
+def hf_trainer_checkpoint(corpus, config):
+    """One step of transformers' Trainer, saved as checkpoint-1/."""
+    import torch
+    from transformers import BertForSequenceClassification, Trainer, TrainingArguments
+
+    model = BertForSequenceClassification(config)
+    data = [{"input_ids": torch.tensor([1, 2, 3]), "labels": 0}] * 2
+    args = TrainingArguments(
+        output_dir=str(corpus / "trainer"),
+        max_steps=1,
+        save_steps=1,
+        per_device_train_batch_size=2,
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    Trainer(model=model, args=args, train_dataset=data).train()
+    return corpus / "trainer" / "checkpoint-1"
 
 
 def test_transformers(hf_files):
@@ -296,6 +317,16 @@ def test_missing_shard(hf_files, tmp_path):
     ).unlink()
     r = inspect(folder)
     assert "missing_shard" in {f["id"] for f in r["findings"]}
+
+
+def test_trainer_checkpoint(hf_files):
+    r = inspect(hf_files["trainer"])
+    assert r["format"] == "hf-trainer"
+    by_name = {f["file"]: f for f in r["files"]}
+    assert by_name["model.safetensors"]["format"] == "safetensors"
+    assert by_name["optimizer.pt"]["format"] == "torch-zip"
+    opt = inspect(hf_files["trainer"] / "optimizer.pt")
+    assert opt["optimizers"][0]["kind"] == "AdamW"
 
 
 def test_peft_and_accelerate(hf_files):

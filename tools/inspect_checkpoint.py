@@ -320,6 +320,18 @@ def python3_name(module, name):
     return f"{module}.{name}"
 
 
+# Opcodes that push a plain value (their argument, or a constant).
+VALUES = {
+    "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING",
+    "BINSTRING", "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8",
+    "NONE", "NEWTRUE", "NEWFALSE", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
+    "BINUNICODE8", "FLOAT", "BINFLOAT",
+}  # fmt: skip
+CONSTANTS = {"NEWTRUE": True, "NEWFALSE": False, "NONE": None}
+PUTS = {"PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"}
+GETS = {"GET", "BINGET", "LONG_BINGET"}
+
+
 class PickleReport:
     """What reading one pickle found: its object, the globals it names, its protocol."""
 
@@ -371,7 +383,17 @@ def read_pickle(data, persistent_load=None):
                     f"the pickle has over {MAX_OPCODES:,} opcodes: not read"
                 )
             name = op.name
-            if name == "PROTO":
+            if name in VALUES:  # the most common opcodes first: plain values
+                stack.append(CONSTANTS[name] if name in CONSTANTS else arg)
+            elif name in PUTS:
+                if not stack:
+                    raise Unreadable("the pickle is malformed (PUT on an empty stack)")
+                memo[arg if name != "MEMOIZE" else len(memo)] = stack[-1]
+            elif name in GETS:
+                if arg not in memo:
+                    raise Unreadable(f"the pickle is malformed (memo {arg} is not set)")
+                stack.append(memo[arg])
+            elif name == "PROTO":
                 protocol = arg
             elif name in ("FRAME", "NEXT_BUFFER", "READONLY_BUFFER"):
                 pass
@@ -2087,7 +2109,7 @@ def human(n):
     return str(n)
 
 
-def render(report, list_all=False):
+def render(report):
     """The text output: one line per fact, findings last with their pages."""
     if not report["ok"]:
         lines = [
@@ -2221,11 +2243,11 @@ def main(argv=None):
             args.path, Unreadable("the file nests too deeply to read")
         )
     report.pop("_named", None)
-    print(
-        json.dumps(report, indent=1, default=str)
-        if args.json
-        else render(report, args.all)
-    )
+    text = json.dumps(report, indent=1, default=str) if args.json else render(report)
+    try:
+        print(text)
+    except BrokenPipeError:  # `... | head`: the reader has seen enough
+        sys.stderr.close()
     return 0 if report["ok"] else 1
 
 
