@@ -473,6 +473,28 @@ def test_not_checkpoints(corpus, torch_files):
     assert "cut off" in error_of(cut_legacy) or "damaged" in error_of(cut_legacy)
 
 
+def test_safetensors_damaged(corpus):
+    import torch
+    from safetensors.torch import save_file
+
+    path = corpus / "w.safetensors"
+    save_file({"w": torch.zeros(100, 10), "b": torch.zeros(10)}, path)
+    r = inspect(path)
+    assert r["format"] == "safetensors"
+    assert {t["name"]: t["shape"] for t in r["tensors"]["list"]} == {
+        "w": [100, 10],
+        "b": [10],
+    }
+    assert r["tensors"]["bytes"] == 4040
+    data = path.read_bytes()
+    cut = corpus / "cut.safetensors"
+    cut.write_bytes(data[:-100])
+    assert "cut off" in error_of(cut)
+    huge = corpus / "huge.safetensors"
+    huge.write_bytes(struct.pack("<Q", 2**40) + data[8:])
+    assert "declares 1,099,511,627,776 bytes" in error_of(huge)
+
+
 def test_damaged_zip_crc(corpus, torch_files):
     """A flipped byte in a tensor's record: found by --check-crc (the data is not read otherwise)."""
     data = bytearray(torch_files["state_dict"].read_bytes())
