@@ -1516,7 +1516,7 @@ def inspect_safetensors(path, opts):
         },
         "findings": prefix_findings(dicts),
         "format": "safetensors",
-        "format_name": "safetensors (one file)",
+        "format_name": "safetensors",
     }
     report["structure"]["(tensors)"] = f"{len(named)} tensors"
     report["_named"] = {
@@ -1618,7 +1618,7 @@ FILE_FORMATS = [
         inspect_legacy_or_pickle,
     ),
     (
-        lambda h, p: h[:1] in (b"(", b"}", b"]", b"c", b"I", b"L", b"S", b"V", b"N"),
+        lambda h, p: h[:1] in (b"(", b"}", b"]"),  # protocol 0 and 1 pickles
         inspect_legacy_or_pickle,
     ),
 ]
@@ -1761,6 +1761,14 @@ def inspect_folder(path, opts):
                     report["files"].append(
                         inspect_member(os.path.join(full, sub), opts, name + "/" + sub)
                     )
+    weights = {}  # the model's weights, from the files that hold them, for --model
+    for f in report["files"]:
+        named = f.pop("_named", None) or {}
+        if re.match(r"(model|pytorch_model|adapter_model)\b", f["file"]):
+            for keys in named.values():
+                weights.update(keys)
+    if weights:
+        report["_named"] = {"(top level)": weights}
     tensors = [f["tensors"] for f in report["files"] if f.get("tensors")]
     if tensors and report["tensors"] is None:
         report["tensors"] = {
@@ -1771,7 +1779,9 @@ def inspect_folder(path, opts):
             "parameters": sum(t["parameters"] for t in tensors),
             "shared_storages": [],
             "oversized_storages": [],
-            "list": [],
+            "list": [item for t in tensors for item in t["list"]][
+                : None if opts.all else MAX_LIST
+            ],
         }
     report["findings"].append(finding(fmt, FOLDER_HINTS[fmt], page_name))
     report["size_bytes"] = sum(
@@ -1830,6 +1840,7 @@ def inspect_member(full, opts, label=None):
             "tensors": sub.get("tensors"),
             "structure": sub.get("structure"),
             "findings": sub.get("findings", []),
+            "_named": sub.get("_named"),
         }
     except Unreadable as e:
         return {"file": label, "format": "unreadable", "error": str(e), "tensors": None}
@@ -2013,6 +2024,8 @@ def load_code(report, spec, where, strip, partial):
     module_name, _, class_name = spec.partition(":")
     fmt = report["format"]
     lines = [f"from {module_name} import {class_name}", "", f"model = {class_name}()"]
+    if fmt in FOLDER_HINTS:
+        return f"# {FOLDER_HINTS[fmt]}"
     if fmt in ("safetensors",):
         lines[:0] = ["from safetensors.torch import load_file"]
         lines.append(f'state_dict = load_file("{report["path"]}")')
