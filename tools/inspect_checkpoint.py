@@ -996,7 +996,8 @@ def inspect_torch_zip(path, opts, entries, zf):
         "archive_version": small.get("version"),
         "format_version": small.get(".format_version"),
         "byteorder": small.get(
-            "byteorder", "little (not recorded: saved before PyTorch 2.1)"
+            "byteorder",
+            "not recorded (an older torch): read in the loading machine's order",
         ),
         "pickle_protocol": report.pop("pickle_protocol"),
     }
