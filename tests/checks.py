@@ -282,6 +282,7 @@ LEAD_MAX_LINES = 60  # a whole script longer than this cannot lead a page
 # Pages that lead with something other than a block that answers: each with the reason.
 LEAD_EXCEPTIONS = {
     "docs/troubleshooting.md": "a list of messages: each entry leads with its message",
+    "docs/inspect.md": "a tool's page: it leads with the shell command and its output",
 }
 
 

@@ -234,7 +234,15 @@ def test_lint_and_format():
     ruff = find_ruff_bin()
     paths = [
         p
-        for p in ("examples", "tests", "benchmarks", "scripts", "data", "hooks")
+        for p in (
+            "examples",
+            "tests",
+            "benchmarks",
+            "scripts",
+            "data",
+            "hooks",
+            "tools",
+        )
         if (ROOT / p).is_dir()
     ]
     check = subprocess.run(

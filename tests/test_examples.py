@@ -44,6 +44,12 @@ NEEDS_A_FILE = {
     "examples/troubleshooting/weights_only_whole_model.py": GPU_FILES
     / "mymodel_entire_cuda.pt",
 }
+# Scripts that run a tool a reader downloads beside them (from docs/tools).
+NEEDS_A_TOOL = {
+    "examples/inspect/inspect_a_checkpoint.py": ROOT
+    / "tools"
+    / "inspect_checkpoint.py",
+}
 
 
 def run_example(script, device, tmp_path):
@@ -51,6 +57,8 @@ def run_example(script, device, tmp_path):
     pasted = tmp_path / "pasted" / Path(script).name
     pasted.parent.mkdir()
     shutil.copy(ROOT / script, pasted)
+    if script in NEEDS_A_TOOL:
+        shutil.copy(NEEDS_A_TOOL[script], pasted.parent)
     args = ["--device", device, "--out-dir", tmp_path / "out"]
     if script in NEEDS_A_FILE:
         args += ["--checkpoint", NEEDS_A_FILE[script]]
