@@ -5,7 +5,7 @@ of 10 to 30 KB. On a page of many entries (Troubleshooting: one per message) the
 made most of its weight, for code that a visitor opens for one entry at most. On the
 pages in LAZY_PAGES, the block's content is written to a file of its own beside the
 page (`whole-script-<path>.html`) and the block keeps a link to the script, which
-docs/javascripts/search.js replaces with that content when the block is opened.
+docs/javascripts/pages.js replaces with that content when the block is opened.
 Headings, anchors and the rest of each entry stay on the page.
 """
 

@@ -1,4 +1,25 @@
-/* A folded whole script whose content lives in a file of its own (hooks/folded_scripts.py)
+/* What the pages do beyond Material: two things.
+
+   1. Material puts each code block's copy button in a <nav>, a landmark with no name:
+   one per block, which screen readers list among the page's regions (axe-core's
+   landmark-unique). A button bar is not a region of the page: its <nav> gets role="none". */
+const codeButtonBars = "nav.md-code__nav:not([role])";
+function unlandmark(root) {
+  for (const nav of root.querySelectorAll(codeButtonBars)) nav.setAttribute("role", "none");
+}
+new MutationObserver(records => {
+  for (const record of records)
+    for (const node of record.addedNodes)
+      if (node.nodeType === Node.ELEMENT_NODE)
+        if (node.matches(codeButtonBars)) node.setAttribute("role", "none");
+        else unlandmark(node);
+}).observe(document.documentElement, {
+  childList: true,
+  subtree: true,
+});
+unlandmark(document);
+
+/* 2. A folded whole script whose content lives in a file of its own (hooks/folded_scripts.py)
    loads when the visitor opens it; until then the block holds a link to the script. */
 let loadedBlocks = 0;
 document.addEventListener(
@@ -21,6 +42,7 @@ document.addEventListener(
       pre.id ||= `__script_${++loadedBlocks}`;
       const nav = document.createElement("nav");
       nav.className = "md-code__nav";
+      nav.setAttribute("role", "none");
       const button = document.createElement("button");
       button.className = "md-code__button";
       button.title = "Copy to clipboard";
