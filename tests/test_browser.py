@@ -361,9 +361,10 @@ def as_printed(message):
 
 
 def quoted_messages():
-    """Each Troubleshooting entry's anchor, and the messages a visitor pastes from its
-    first quoted output: the whole message (its first line and the indented lines
-    under it, as one line), and its last line alone when it has several."""
+    """Each Troubleshooting entry's heading, and the messages a visitor pastes from
+    its first quoted output: the whole message (its first line and the indented lines
+    under it, as one line), its last line alone when it has several, and the block's
+    last exception line (a traceback's last line) when that is another."""
     text = (DOCS / "troubleshooting.md").read_text()
     entries = []
     for entry in re.split(r"\n(?=## )", text)[1:]:
@@ -374,26 +375,36 @@ def quoted_messages():
         if not MESSAGE.search(lines[0]):
             continue  # not a message: what a script printed (Different outputs ...)
         message = [LABEL.sub("", lines[0])]
-        message += [line.strip() for line in lines[1:] if line.startswith("\t")][:3]
+        for line in lines[1:4]:  # the indented lines right under it
+            if not line.startswith("\t"):
+                break
+            message.append(line.strip())
         pastes = [" ".join(message)] + ([message[-1]] if len(message) > 1 else [])
+        # the last line of a traceback, when the block quotes one
+        last = [LABEL.sub("", line) for line in lines if EXCEPTION.match(line.strip())]
+        if last and last[-1] not in message:
+            pastes.append(last[-1])
         entries.append((entry.splitlines()[0][3:], [as_printed(p) for p in pastes]))
     return entries
 
 
-# Pastes that do not yet find their entry in the first three: (heading, 0 for the whole
-# message or 1 for its last line alone). Each is a key-mismatch message that differs from
-# its neighbours only by names the search ranks low, or a first line that is not the
-# entry's message. A paste not listed here that misses fails the test.
+# Pastes that do not yet find their entry in the first three: (heading, which paste,
+# counted from 0 in the order quoted_messages gives them). A paste not listed here that
+# misses fails the test.
 KNOWN_MISSES = {
-    ('Unexpected key(s): "_orig_mod."', 0),
-    ('Error(s) in loading state_dict for Sequential: Missing key(s): "0.weight"', 1),
-    ('Unexpected key(s): "epoch", "model_state_dict"', 0),
-    ('Unexpected key(s): "epoch", "model_state_dict"', 1),
+    # a repr, not a message: once the keys are the visitor's, it reads like "module."
     ("_IncompatibleKeys / &lt;All keys matched successfully&gt;", 0),
-    ("Weights only load failed: GLOBAL `__main__.MyModel`", 0),
-    ('Unexpected key(s): "n_averaged", "module."', 0),
+    # a second message in the block, which other entries' words outrank
+    ("'collections.OrderedDict' object has no attribute 'eval'", 1),
+    ("Optimizer: parameter group that doesn't match the size of optimizer's group", 1),
+    (
+        "Weights only load failed: `torch.distributed.tensor` must be imported to load DTensors",
+        1,
+    ),
+    # DCP's wrapper line, which finds the DCP page rather than the entry
     ("Missing key in checkpoint state_dict (DCP)", 0),
 }
+EXCEPTION = re.compile(r"^(?:[\w.=, -]+: )?\w+(?:Error|Exception): ")
 MESSAGE = re.compile(r"\w(Error|Exception|Warning|Keys)\b")
 H2 = re.compile(r'<h2 id="([^"]+)">')
 

@@ -14,7 +14,11 @@
   function plainWords(text) {
     return (
       text
-        // 1. Quotes and backticks mark names, not phrases: drop them.
+        // 1. A quoted state_dict key ("conv1.weight", 'module.encoder.0.bias'): its
+        //    first part says where the weights come from (module, _orig_mod, epoch);
+        //    the rest names the visitor's own layers, which no page knows.
+        .replace(/(["'])([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\1/g, " $2 ")
+        //    Other quotes and backticks mark names, not phrases: drop them.
         .replace(/["`\u201c\u201d]/g, " ")
         // 2. Lunr's operators: + - (presence), ~ (fuzzy), ^ (boost), * (wildcard),
         //    : (field). Inside a word (model-00002-of-00003, cuda:0) they separate.
@@ -43,15 +47,19 @@
 
   window.searchPlainWords = plainWords; // for the tests
 
-  // The search index (about 0.5 MB) is fetched when the visitor opens the search, not
-  // with every page: Material asks for it as it starts, and gets it once the search
-  // box has the focus (a click, or the s, f or / keys), or at once on a page opened
-  // from a search result, whose words Material then highlights (?h=).
+  // The search index (about 0.5 MB) is fetched when the visitor goes to the search,
+  // not with every page: Material asks for it as it starts, and gets it once the
+  // pointer is over the search box or the box has the focus (a click, or the s, f or
+  // / keys), or at once on a page opened from a search result, whose words Material
+  // then highlights (?h=).
   let opened;
   const searchOpened = new Promise(resolve => (opened = resolve));
   if (/[?&][hq]=/.test(location.search)) opened();
   document.addEventListener("focusin", event => {
     if (event.target.matches?.("[data-md-component=search-query]")) opened();
+  });
+  document.addEventListener("pointerover", event => {
+    if (event.target.closest?.(".md-search, label[for=__search]")) opened(); // a head start
   });
   const { open, send } = XMLHttpRequest.prototype; // Material's requests
   XMLHttpRequest.prototype.open = function (method, url, ...rest) {
