@@ -242,6 +242,13 @@ def test_search_finds_the_gpu_page_and_a_pasted_error(browser, server):
     (page_link, best_section, *_), *_ = search(page, message)
     assert "/troubleshooting/" in page_link
     assert best_section.endswith("#attempting-to-deserialize-object-on-a-cuda-device")
+    # Following the result lands on the entry: its heading on screen, and marked.
+    page.locator(f'.md-search-result__link[href="{best_section}"]').click()
+    heading = page.locator("h2#attempting-to-deserialize-object-on-a-cuda-device")
+    page.wait_for_url("**#attempting-to-deserialize-object-on-a-cuda-device")
+    top = heading.evaluate("h => h.getBoundingClientRect().top")
+    assert 0 <= top < 300, f"the entry's heading is {top}px from the top"
+    assert heading.evaluate("h => getComputedStyle(h).borderLeftStyle") == "solid"
     page.context.close()
 
 
@@ -414,6 +421,11 @@ def paste(page, text):
     links, as `ranked` orders them."""
     box = page.locator("input.md-search__input")
     box.fill("")
+    box.press("End")  # an empty search clears the last results, so none is read twice
+    page.wait_for_function(
+        """() => !document.querySelector('.md-search-result__item')
+            && !/No matching/.test(document.querySelector('.md-search-result__meta').textContent)"""
+    )
     page.evaluate("text => navigator.clipboard.writeText(text)", text)
     before = page.evaluate("window.searchesAnswered")
     box.press("Control+v")
