@@ -39,7 +39,13 @@ def test_a_scaffolded_page_passes_every_check_and_builds(
         copy / "examples",
         ignore=shutil.ignore_patterns("__pycache__", "notebooks"),
     )
-    for part in ("overrides", "hooks", "docs/stylesheets", "docs/snippets"):
+    for part in (
+        "overrides",
+        "hooks",
+        "docs/stylesheets",
+        "docs/javascripts",
+        "docs/snippets",
+    ):
         shutil.copytree(ROOT / part, copy / part)
     shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
 
