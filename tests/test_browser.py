@@ -252,6 +252,30 @@ def test_search_finds_the_gpu_page_and_a_pasted_error(browser, server):
     page.context.close()
 
 
+# Questions as a visitor types them, and the page that answers each.
+TYPED_QUESTIONS = {
+    "load gpu model on cpu": "/devices/",
+    "save optimizer state": "/checkpoints/",
+    "resume training": "/checkpoints/",
+    "why is my checkpoint so big": "/checkpoint-size/",
+    "is it safe to load a downloaded checkpoint": "/safety/",
+    "what is in this checkpoint file": "/inspect/",
+}
+
+
+def test_typed_questions_find_their_page(browser, server):
+    page = open_page(browser, server, "")
+    missed = []
+    for question, expected in TYPED_QUESTIONS.items():
+        page.locator("input.md-search__input").fill("")
+        results = search(page, question)
+        top = [links[0] for links in results[:3]]
+        if not any(expected in link for link in top):
+            missed.append(f"{question!r}: expected {expected} in the top 3, got {top}")
+    page.context.close()
+    assert not missed, "\n".join(missed)
+
+
 def test_switching_a_tab_switches_the_linked_tabs(browser, server):
     page = open_page(browser, server, "keras/")
     sets = page.locator(".tabbed-set")
