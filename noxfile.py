@@ -78,14 +78,19 @@ def run_and_record(session, torch, record_path):
 
     if session.posargs:  # a few tests by hand (`-- -k name`): no record
         session.run(
-            "pytest", "tests/test_examples.py", "tests/test_docs.py", *session.posargs
+            "pytest",
+            "tests/test_examples.py",
+            "tests/test_docs.py",
+            "tests/test_site.py",
+            *session.posargs,
         )
         return
 
     report = Path("build") / f"{record_path.stem}.xml"
     report.parent.mkdir(exist_ok=True)
     left_out = ([] if RELEASES[torch] else ["torchvision"]) + WITHOUT.get(torch, [])
-    args = ["tests/test_examples.py", "tests/test_docs.py", "-m", "not browser"]
+    args = ["tests/test_examples.py", "tests/test_docs.py", "tests/test_site.py"]
+    args += ["-m", "not browser"]
     args += ["-p", "no:cacheprovider", f"--junitxml={report}"]
     if left_out:
         args += ["-k", " and ".join(f"not {name}" for name in left_out)]

@@ -28,8 +28,9 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
-from pages import DOCS, SECTION_MARK, pages
 from project import NOTEBOOKS, ROOT, run_script
+
+from pageformat import SECTION_MARK, page_url, pages
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "build"
@@ -97,10 +98,7 @@ def browser():
 
 def page_urls():
     """Every page of the site, as its path below the site's root."""
-    urls = []
-    for page in pages():
-        path = page.relative_to(DOCS).with_suffix("").as_posix()
-        urls.append("" if path == "index" else path.removesuffix("/index") + "/")
+    urls = [page_url(page) for page in pages()]
     return urls + [n.removesuffix(".py") + "/" for n in NOTEBOOKS]
 
 

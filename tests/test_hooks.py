@@ -1,20 +1,8 @@
 """The build hooks, on tiny records: hooks/versions.py's line of tested releases."""
 
-import importlib.util
+from project import load_example
 
-from project import ROOT
-
-
-def load_hook(name):
-    spec = importlib.util.spec_from_file_location(
-        f"{name}_hook", ROOT / "hooks" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-versions = load_hook("versions")
+versions = load_example("hooks/versions.py")
 
 
 def record(torch, python, failed_tests=()):
