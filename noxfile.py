@@ -66,15 +66,7 @@ def pythons(session):
 def run_and_record(session, torch, record_path):
     """Install `torch` with the rest of pyproject.toml's pins, run the examples and the
     pages' blocks, and write what passed to `record_path`."""
-    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
-    without = WITHOUT.get(torch, [])
-    others = [
-        d
-        for d in project["dependencies"]
-        if not PINNED_TOGETHER.match(d) and re.match(r"[\w-]+", d)[0] not in without
-    ]
-    tests = project["optional-dependencies"]["test"]
-    session.install(f"torch=={torch}", *RELEASES[torch], *others, *tests)
+    install(session, torch)
 
     if session.posargs:  # a few tests by hand (`-- -k name`): no record
         session.run(
@@ -97,6 +89,26 @@ def run_and_record(session, torch, record_path):
     session.run("pytest", *args, success_codes=[0, 1])  # failures: recorded below
 
     record = read_report(report)
+    write_record(session, torch, record, left_out, record_path)
+
+
+def install(session, torch):
+    """`torch`, what must come with it, and the rest of pyproject.toml's pins (the
+    libraries that have no release for it left out)."""
+    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
+    without = WITHOUT.get(torch, [])
+    others = [
+        d
+        for d in project["dependencies"]
+        if not PINNED_TOGETHER.match(d) and re.match(r"[\w-]+", d)[0] not in without
+    ]
+    tests = project["optional-dependencies"]["test"]
+    session.install(f"torch=={torch}", *RELEASES[torch], *others, *tests)
+
+
+def write_record(session, torch, record, left_out, record_path):
+    """Write a run's record (`record`: read_report's counts) to `record_path`, with
+    the release, the Python and the date; a failed test fails the session."""
     python = session.run(
         "python",
         "-c",
