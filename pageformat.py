@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent
 DOCS = ROOT / "docs"
 # The folders of the scripts that pages quote and link for download.
 SCRIPT_FOLDERS = ("examples", "tools")
-SCRIPT_PATH = r"(?:{})/[^\s\"<]+?\.py".format("|".join(SCRIPT_FOLDERS))
 
 FENCE = re.compile(
     r"^(?P<indent> *)(?P<ticks>`{3,}|~{3,})(?P<info>[^\n`~]*)\n"

@@ -6,8 +6,8 @@
 - Notebook pages are executed; every example is also served as a notebook.
 - Each troubleshooting message is in the search index under its own entry.
 - Under each title, the releases the page's code passed on (hooks/versions.py).
-- Examples, tests, benchmarks, scripts, hooks and pageformat.py pass ruff's lint
-  and format checks.
+- Examples, tests, benchmarks, scripts, hooks, tools and pageformat.py pass
+  ruff's lint and format checks.
 """
 
 import html
@@ -118,6 +118,7 @@ def test_lint_and_format():
             "scripts",
             "data",
             "hooks",
+            "tools",
             "pageformat.py",
         )
         if (ROOT / p).exists()
