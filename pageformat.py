@@ -90,9 +90,21 @@ def rel(path):
 
 
 @dataclass(frozen=True)
-class Fence:
+class Place:
+    """A line of a page, as the tests print it: docs/page.md:12."""
+
     page: Path
-    line: int  # 1-based line of the opening fence
+    line: int  # 1-based
+
+    @property
+    def where(self):
+        return f"{rel(self.page)}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Fence(Place):
+    """A fenced block of a page (its line: the opening fence's)."""
+
     indent: str
     ticks: str  # the fence itself: ``` or ~~~ (or longer)
     info: str  # what follows the backticks: language and options
@@ -108,10 +120,6 @@ class Fence:
     def title(self):
         m = TITLE.search(self.info)
         return m["title"] if m else None
-
-    @property
-    def where(self):
-        return f"{rel(self.page)}:{self.line}"
 
 
 def fences(page, text=None):
@@ -137,15 +145,9 @@ def fences(page, text=None):
 
 
 @dataclass(frozen=True)
-class Include:
-    page: Path
-    line: int
+class Include(Place):
     path: str  # relative to the repository, as written
     section: str | None
-
-    @property
-    def where(self):
-        return f"{rel(self.page)}:{self.line}"
 
 
 def includes(page, text=None):

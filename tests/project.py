@@ -27,22 +27,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SCRIPTS = sorted(
-    p.relative_to(ROOT).as_posix()
-    for p in (ROOT / "examples").rglob("*.py")
-    if "__pycache__" not in p.parts
-)
+
+def scripts_in(folder):
+    """The scripts under `folder` ("examples"), as paths relative to the repository."""
+    return sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / folder).rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+
+
+SCRIPTS = scripts_in("examples")
 # examples/notebooks/*.py are notebooks (jupytext percent format): top-to-bottom
 # cells, no main(); the site executes them at build time.
 NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
 EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
 # Scripts under tools/ are not examples: the pages quote and link them as they do
 # examples, but they are not bound by the example contract.
-TOOLS = sorted(
-    p.relative_to(ROOT).as_posix()
-    for p in (ROOT / "tools").glob("*.py")
-    if not p.name.startswith("_")
-)
+TOOLS = scripts_in("tools")
 
 GPU_FILES = ROOT / "data" / "gpu-checkpoints"
 # The scripts that read checkpoints saved on a GPU (data/gpu-checkpoints/), with the
