@@ -66,6 +66,37 @@ def pythons(session):
 def run_and_record(session, torch, record_path):
     """Install `torch` with the rest of pyproject.toml's pins, run the examples and the
     pages' blocks, and write what passed to `record_path`."""
+    install(session, torch)
+
+    if session.posargs:  # a few tests by hand (`-- -k name`): no record
+        session.run(
+            "pytest",
+            "tests/test_examples.py",
+            "tests/test_docs.py",
+            "tests/test_site.py",
+            *session.posargs,
+        )
+        return
+
+    report = Path("build") / f"{record_path.stem}.xml"
+    report.parent.mkdir(exist_ok=True)
+    left_out = ([] if RELEASES[torch] else ["torchvision"]) + WITHOUT.get(torch, [])
+    args = ["tests/test_examples.py", "tests/test_docs.py", "tests/test_site.py"]
+    args += ["-m", "not browser"]
+    args += ["-p", "no:cacheprovider", f"--junitxml={report}"]
+    if left_out:
+        args += ["-k", " and ".join(f"not {name}" for name in left_out)]
+    session.run("pytest", *args, success_codes=[0, 1])  # failures: recorded below
+
+    if not report.exists():  # --install-only: nothing ran
+        return
+    record = read_report(report)
+    write_record(session, torch, record, left_out, record_path)
+
+
+def install(session, torch):
+    """`torch`, what must come with it, and the rest of pyproject.toml's pins (the
+    libraries that have no release for it left out)."""
     project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
     without = WITHOUT.get(torch, [])
     others = [
@@ -85,24 +116,10 @@ def run_and_record(session, torch, record_path):
     else:
         session.install(f"torch=={torch}", *RELEASES[torch], *others, *tests)
 
-    if session.posargs:  # a few tests by hand (`-- -k name`): no record
-        session.run(
-            "pytest", "tests/test_examples.py", "tests/test_docs.py", *session.posargs
-        )
-        return
 
-    report = Path("build") / f"{record_path.stem}.xml"
-    report.parent.mkdir(exist_ok=True)
-    left_out = ([] if RELEASES[torch] else ["torchvision"]) + WITHOUT.get(torch, [])
-    args = ["tests/test_examples.py", "tests/test_docs.py", "-m", "not browser"]
-    args += ["-p", "no:cacheprovider", f"--junitxml={report}"]
-    if left_out:
-        args += ["-k", " and ".join(f"not {name}" for name in left_out)]
-    session.run("pytest", *args, success_codes=[0, 1])  # failures: recorded below
-
-    if not report.exists():  # --install-only: nothing ran
-        return
-    record = read_report(report)
+def write_record(session, torch, record, left_out, record_path):
+    """Write a run's record (`record`: read_report's counts) to `record_path`, with
+    the release, the Python and the date; a failed test fails the session."""
     python = session.run(
         "python",
         "-c",
@@ -126,7 +143,7 @@ def run_and_record(session, torch, record_path):
 
 
 # The scripts and pages a test's name holds: "test_example[cpu-examples/x/y.py]".
-TESTED = re.compile(r"(?:examples|docs)/[\w./-]+?\.(?:py|md)")
+TESTED = re.compile(r"(?:examples|docs|tools)/[\w./-]+?\.(?:py|md)")
 
 
 def read_report(report):

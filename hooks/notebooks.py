@@ -15,12 +15,17 @@
 import ast
 import base64
 import re
+import sys
 import tempfile
 from pathlib import Path
 
 import jupytext
 import nbformat
 from mkdocs.structure.files import File
+
+# The page format lives in pageformat.py, at the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pageformat import SCRIPT_FOLDERS, main_guard  # noqa: E402
 
 NOTEBOOKS = "examples/notebooks/"
 TIMEOUT = 600  # seconds a notebook cell may run
@@ -33,14 +38,7 @@ def script_to_notebook(source):
     lines = source.splitlines()
     docstring = ast.get_docstring(tree) or ""
     body_start = tree.body[0].end_lineno if docstring else 0
-    guard = next(
-        (
-            n
-            for n in tree.body
-            if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)
-        ),
-        None,
-    )
+    guard = main_guard(tree)
     body_end = guard.lineno - 1 if guard else len(lines)
     code = "\n".join(lines[body_start:body_end]).strip("\n")
     title, _, rest = docstring.partition("\n")
@@ -139,24 +137,29 @@ def on_files(files, config):
     return files
 
 
-TITLE = re.compile(r'<span class="filename">(examples/[^<"]+?)\.py</span>')
+# The title of a block that shows a whole script: examples/..., tools/...
+TITLE = re.compile(
+    r'<span class="filename">((?:{})/[^<"]+?)\.py</span>'.format(
+        "|".join(SCRIPT_FOLDERS)
+    )
+)
+
+
+def download_links(script, up):
+    """The title of a block showing `script` (without .py), with its downloads: the
+    .py, and the .ipynb made beside every example (tools have none)."""
+    links = f'<a class="download" href="{up}{script}.py" download>.py</a>'
+    if script.startswith("examples/"):
+        links += f' <a class="download" href="{up}{script}.ipynb" download>.ipynb</a>'
+    return f'<span class="filename">{script}.py {links}</span>'
 
 
 def on_page_content(html, page, config, files):
     """Link the .py and .ipynb from the title of each block showing a whole script."""
     up = "../" * page.url.count("/")
-
-    def links(m):
-        script = m[1]
-        return (
-            f'<span class="filename">{script}.py '
-            f'<a class="download" href="{up}{script}.py" download>.py</a> '
-            f'<a class="download" href="{up}{script}.ipynb" download>.ipynb</a></span>'
-        )
-
     # The folded whole scripts ("??? example") stay out of the search index: their
     # code is on the page already, in the fragments, and they would triple its size.
     html = html.replace(
         '<details class="example">', '<details class="example" data-search-exclude>'
     )
-    return TITLE.sub(links, html)
+    return TITLE.sub(lambda m: download_links(m[1], up), html)

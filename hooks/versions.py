@@ -18,11 +18,15 @@ on cuda. The line names a GPU only for the releases a GPU run was seen on.
 
 import json
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
+# The page format lives in pageformat.py, at the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pageformat import included_scripts, release_key  # noqa: E402
+
 MATRIX = Path(__file__).resolve().parent.parent / "matrix"
-INCLUDE = re.compile(r'--8<--\s+"(examples/[^":]+)')
 # The device in a test's id: "test_example[cuda-examples/...]"; none: it ran as it
 # was (the inline blocks, which pick the GPU themselves where there is one).
 DEVICE = re.compile(r"\[(cpu|cuda|mps)[-\]]")
@@ -35,13 +39,14 @@ def device_of(test):
     return m[1] if m else None
 
 
-def release_key(record):
-    return tuple(int(n) for n in re.findall(r"\d+", record["torch"]))
+def record_key(record):
+    """A matrix record's place in order: its torch release, as versions sort."""
+    return release_key(record["torch"])
 
 
 def records():
     found = [json.loads(p.read_text()) for p in MATRIX.glob("*.json")]
-    return sorted(found, key=release_key, reverse=True)
+    return sorted(found, key=record_key, reverse=True)
 
 
 def python_of(record):
@@ -92,7 +97,7 @@ def releases_for(page_path, markdown, all_records):
     """The releases whose matrix run passed every test of this page, and, apart, those
     whose run left some of its tests out (torchvision's) and passed all the rest:
     ([release], {release: [what was left out]})."""
-    names = [page_path, *INCLUDE.findall(markdown)]
+    names = [page_path, *included_scripts(page_path, markdown)]
     passed, partly = [], {}
     for record in all_records:
         words = [w for w in record["left_out"] if any(w in name for name in names)]
@@ -110,7 +115,7 @@ def releases_for(page_path, markdown, all_records):
 def gpu_releases_for(page_path, markdown, all_records):
     """The releases whose GPU run passed every test of this page on cuda:
     ([release], [the GPUs' names])."""
-    names = [page_path, *INCLUDE.findall(markdown)]
+    names = [page_path, *included_scripts(page_path, markdown)]
     passed, gpus = [], []
     for record in all_records:
         if "cuda" not in record.get("devices", ["cpu"]):

@@ -5,22 +5,25 @@ wrong, and how to fix it. The tests in test_docs.py and test_examples.py run
 them on the site; test_checks.py proves each one catches its mistake.
 """
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
-from pages import (
+
+from pageformat import (
     INCLUDE,
     ROOT,
     fences,
     includes,
+    main_guard,
     normalize,
     output_blocks,
     quote_matches,
     rel,
+    release_key,
     sections,
 )
-from project import release_key
 
 PYTHON_LANGS = re.compile(r"^\{?\s*\.?(py|python|python3|py3|pycon|ipython|ipython3)\b")
 
@@ -223,59 +226,53 @@ CONTRACT_EXCEPTIONS = {
 
 def contract_problems(script, source):
     """What `script` (its path as shown, and its text) lacks of the example contract."""
-    import ast
-
     if any(script.startswith(prefix) for prefix in CONTRACT_EXCEPTIONS):
         return []
     tree = ast.parse(source)
-    lacks = []
-    if not ast.get_docstring(tree):
-        lacks.append("a module docstring")
-    main = next(
-        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"),
-        None,
-    )
-    if main is None:
-        lacks.append('main(device="cpu", out_dir=None)')
-    else:
-        args = main.args
-        names = [a.arg for a in args.args]
-        defaults = dict(
-            zip(names[len(names) - len(args.defaults) :], args.defaults, strict=True)
-        )
-        given = [ast.unparse(defaults[n]) if n in defaults else "" for n in names[:2]]
-        if names[:2] != ["device", "out_dir"] or given != ["'cpu'", "None"]:
-            lacks.append(
-                f'main(device="cpu", out_dir=None) (it has main({", ".join(names)}))'
-            )
-    guard = next(
-        (
-            n
-            for n in tree.body
-            if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)
-        ),
-        None,
-    )
-    if guard is None:
-        lacks.append('an `if __name__ == "__main__":` block')
-    else:
-        options = {
-            c.args[0].value
-            for c in ast.walk(guard)
-            if isinstance(c, ast.Call)
-            and getattr(c.func, "attr", "") == "add_argument"
-            and c.args
-            and isinstance(c.args[0], ast.Constant)
-        }
-        lacks += [
-            f"the {o} option" for o in ("--device", "--out-dir") if o not in options
-        ]
+    lacks = [] if ast.get_docstring(tree) else ["a module docstring"]
+    lacks += main_lacks(tree) + guard_lacks(tree)
     if not lacks:
         return []
     return [
         f"{script}: lacks {', '.join(lacks)}: copy the frame of "
         "examples/save/state_dict.py (or make the page with `python scripts/new_page.py`)"
     ]
+
+
+def main_lacks(tree):
+    """What a script's `main` lacks of `main(device="cpu", out_dir=None)`."""
+    main = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"),
+        None,
+    )
+    if main is None:
+        return ['main(device="cpu", out_dir=None)']
+    args = main.args
+    names = [a.arg for a in args.args]
+    defaults = dict(
+        zip(names[len(names) - len(args.defaults) :], args.defaults, strict=True)
+    )
+    given = [ast.unparse(defaults[n]) if n in defaults else "" for n in names[:2]]
+    if names[:2] != ["device", "out_dir"] or given != ["'cpu'", "None"]:
+        return [f'main(device="cpu", out_dir=None) (it has main({", ".join(names)}))']
+    return []
+
+
+def guard_lacks(tree):
+    """What a script's `if __name__ == "__main__":` block lacks: the block itself,
+    or its --device and --out-dir options."""
+    guard = main_guard(tree)
+    if guard is None:
+        return ['an `if __name__ == "__main__":` block']
+    options = {
+        c.args[0].value
+        for c in ast.walk(guard)
+        if isinstance(c, ast.Call)
+        and getattr(c.func, "attr", "") == "add_argument"
+        and c.args
+        and isinstance(c.args[0], ast.Constant)
+    }
+    return [f"the {o} option" for o in ("--device", "--out-dir") if o not in options]
 
 
 LEAD_MAX_LINES = 60  # a whole script longer than this cannot lead a page

@@ -1,19 +1,18 @@
-"""Shared test set-up: the device fixture, and `--update-outputs`.
+"""The tests' fixtures (device, site, update_outputs, repository_guard) and options.
 
-The lists of examples and pages live in project.py and pages.py.
+The lists of examples and the ways to run them live in project.py, the page
+format in pageformat.py (at the repository's root), the checks in checks.py.
 """
 
-import fcntl
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
 import pytest
 from checks import repository_writes
-from pages import fences, output_blocks
-from project import ROOT
+from project import ROOT, build_site, changed_files
+
+from pageformat import OutputUpdater
 
 # Keras examples run on the torch backend; keep Keras's config file out of $HOME.
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -41,13 +40,7 @@ def site(tmp_path_factory):
     builds it once for all of them.
     """
     site_dir = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site_dir],
-        cwd=ROOT,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
-        capture_output=True,
-        text=True,
-    )
+    result = build_site(site_dir)
     assert result.returncode == 0, result.stderr
     return site_dir
 
@@ -80,61 +73,10 @@ def pytest_addoption(parser):
     )
 
 
-class OutputUpdater:
-    """Rewrites an output block in its page, in place (safe across xdist workers)."""
-
-    def __init__(self):
-        self.rewritten = []
-
-    def rewrite(self, block, printed):
-        from pages import updated_quote
-
-        page = block.fence.page
-        with open(page, "r+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            text = f.read()
-            for fence in fences(page, text):
-                same = (fence.info, fence.body) == (block.fence.info, block.fence.body)
-                if same and fence.start == block.fence.start:
-                    break
-            else:  # the page changed since it was read: find the block again
-                found = [
-                    b.fence
-                    for b in output_blocks(page, text)
-                    if (b.fence.info, b.fence.body)
-                    == (block.fence.info, block.fence.body)
-                ]
-                if not found:
-                    raise RuntimeError(f"{block.fence.where}: block not found again")
-                fence = found[0]
-            new = updated_quote(block.text, printed)
-            indented = "\n".join(
-                fence.indent + line if line else line for line in new.splitlines()
-            )
-            text = text[: fence.start] + indented + "\n" + text[fence.end :]
-            f.seek(0)
-            f.write(text)
-            f.truncate()
-        self.rewritten.append(block.fence.where)
-
-
 @pytest.fixture(scope="session")
 def update_outputs(request):
     """An OutputUpdater with --update-outputs, else None."""
     return OutputUpdater() if request.config.getoption("--update-outputs") else None
-
-
-def changed_files(root=ROOT):
-    """Files that differ from git's index or are new (ignored files aside)."""
-    result = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:  # not a git checkout: nothing to compare
-        return set()
-    return set(result.stdout.splitlines())
 
 
 @pytest.fixture

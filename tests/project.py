@@ -1,6 +1,10 @@
 """The project's files as the tests see them, and the two ways to run an example.
 
-- `load_example(script)` imports an example as a module (to call its `main()`).
+- `load_example(script)` imports an example (or any script of the repository) as
+  a module (to call its `main()`).
+- `build_site(site_dir)` builds the site as `mkdocs build --strict` does.
+- `changed_files()` lists what git sees changed (to catch a test writing into the
+  repository).
 - `run_script(script, args, cwd)` runs it as `python script.py ARGS` does: a new
   process whose `__name__` is `"__main__"`, with its own global state, its stdout
   and stderr captured. The process is forked from a server that has already
@@ -14,6 +18,7 @@ import multiprocessing
 import os
 import re
 import runpy
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -22,26 +27,46 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SCRIPTS = sorted(
-    p.relative_to(ROOT).as_posix()
-    for p in (ROOT / "examples").rglob("*.py")
-    if "__pycache__" not in p.parts
-)
+
+def scripts_in(folder):
+    """The scripts under `folder` ("examples"), as paths relative to the repository."""
+    return sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / folder).rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+
+
+SCRIPTS = scripts_in("examples")
 # examples/notebooks/*.py are notebooks (jupytext percent format): top-to-bottom
 # cells, no main(); the site executes them at build time.
 NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
 EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
+# Scripts under tools/ are not examples: the pages quote and link them as they do
+# examples, but they are not bound by the example contract.
+TOOLS = scripts_in("tools")
+
+GPU_FILES = ROOT / "data" / "gpu-checkpoints"
+# The scripts that read checkpoints saved on a GPU (data/gpu-checkpoints/), with the
+# files each reads: the first is the one its --checkpoint option names.
+NEEDS_GPU_FILES = {
+    "examples/devices/gpu_checkpoint.py": [
+        "mymodel_state_dict_cuda.pt",
+        "fixtures.json",
+    ],
+    "examples/devices/training_checkpoint.py": ["checkpoint_cuda.pt"],
+    "examples/troubleshooting/cuda_checkpoint_on_cpu.py": [
+        "mymodel_state_dict_cuda.pt",
+        "fixtures.json",
+    ],
+    "examples/troubleshooting/weights_only_whole_model.py": ["mymodel_entire_cuda.pt"],
+}
 
 
 def release_of(version):
     """The major.minor release of a torch version string: "2.6.0+cu124" -> "2.6"."""
     m = re.match(r"(\d+)\.(\d+)", str(version))
     return f"{m[1]}.{m[2]}"
-
-
-def release_key(release):
-    """A release ("2.13") as a tuple that sorts as versions do."""
-    return tuple(int(n) for n in release.split("."))
 
 
 # The installed torch's release: an output block titled "... on PyTorch 2.6" is
@@ -61,8 +86,34 @@ def matrix_releases():
     raise LookupError("noxfile.py has no RELEASES")
 
 
+def changed_files(root=ROOT):
+    """Files that differ from git's index or are new (ignored files aside)."""
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:  # not a git checkout: nothing to compare
+        return set()
+    return set(result.stdout.splitlines())
+
+
+def build_site(site_dir, root=ROOT):
+    """`mkdocs build --strict` of the site in `root` into `site_dir`: links and
+    anchors checked, the build hooks run. The finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site_dir],
+        cwd=root,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
+        capture_output=True,
+        text=True,
+    )
+
+
 def load_example(script):
-    """Import `examples/...py` as a module, registered so torch.save can pickle its classes."""
+    """Import a script of the repository (`examples/...py`, `scripts/...py`,
+    `hooks/...py`) as a module, registered so torch.save can pickle its classes."""
     name = "example_" + re.sub(r"\W", "_", str(script).removesuffix(".py"))
     spec = importlib.util.spec_from_file_location(name, ROOT / script)
     module = importlib.util.module_from_spec(spec)

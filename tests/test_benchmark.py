@@ -11,14 +11,12 @@
 """
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT
-from project import run_script
+from project import ROOT, load_example, run_script
 
 SCRIPT = ROOT / "benchmarks" / "load_speed.py"
 CPU_METHODS = {
@@ -33,10 +31,7 @@ CPU_METHODS = {
 
 @pytest.fixture(scope="module")
 def load_speed():
-    spec = importlib.util.spec_from_file_location("load_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("benchmarks/load_speed.py")
 
 
 def test_benchmark_writes_every_method(tmp_path):

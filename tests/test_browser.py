@@ -27,11 +27,13 @@ import shutil
 import threading
 from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
-from pages import DOCS, SECTION_MARK, pages
 from project import NOTEBOOKS, ROOT, run_script
+
+from pageformat import SECTION_MARK, page_url, pages
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "build"
@@ -99,80 +101,85 @@ def browser():
 
 def page_urls():
     """Every page of the site, as its path below the site's root."""
-    urls = []
-    for page in pages():
-        path = page.relative_to(DOCS).with_suffix("").as_posix()
-        urls.append("" if path == "index" else path.removesuffix("/index") + "/")
+    urls = [page_url(page) for page in pages()]
     return urls + [n.removesuffix(".py") + "/" for n in NOTEBOOKS]
 
 
 PAGE_URLS = page_urls()
 
 
+def visit(browser, url, screenshot, color_scheme=None):
+    """Load `url` in a fresh browser context (in `color_scheme`, "dark" or the
+    default light): what it requested, failed and logged, what it transferred
+    (everything it loads, cache empty) and that once uncompressed, and axe-core's
+    violations. A full-page screenshot is kept in `screenshot`."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme=color_scheme
+    )
+    page = context.new_page()
+    seen = SimpleNamespace(requests=[], failed=[], errors=[])
+    sizes, responses = [], []
+    page.on("request", lambda r: seen.requests.append(r.url))
+    page.on("requestfailed", lambda r: seen.failed.append(f"{r.url} ({r.failure})"))
+    page.on("console", lambda m: m.type == "error" and seen.errors.append(m.text))
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.on("requestfinished", lambda r: sizes.append(r.sizes()))
+    page.on("response", lambda r: responses.append(r))
+    page.goto(url, wait_until="networkidle")
+    if color_scheme == "dark":
+        page.wait_for_function("document.body.dataset.mdColorScheme === 'slate'")
+    seen.transferred = sum(
+        s["responseBodySize"] + s["responseHeadersSize"] for s in sizes
+    )
+    seen.loaded = len(sizes)
+    seen.decoded = sum(len(r.body()) for r in responses if r.status == 200)
+    seen.violations = Axe().run(page).response["violations"]
+    page.screenshot(path=screenshot, full_page=True)
+    context.close()
+    return seen
+
+
 @pytest.mark.parametrize("path", PAGE_URLS, ids=lambda p: "/" + p)
 def test_page_in_the_browser(path, server, browser):
     """The page loads with no console error, no failed request and none to another
-    host; axe-core finds no moderate, serious or critical violation, in light and
-    dark; it transfers under 1 MB.
-    Its screenshots (light, dark) and figures are kept in build/."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    requests, failed, errors, sizes = [], [], [], []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("requestfinished", lambda r: sizes.append(r.sizes()))
-    responses = []
-    page.on("response", lambda r: responses.append(r))
-    page.goto(server + path, wait_until="networkidle")
-    # What a first visit transfers: the page and all it loads (cache empty).
-    transferred = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)
-    loaded = len(sizes)
-    decoded = sum(len(r.body()) for r in responses if r.status == 200)
-    violations = Axe().run(page).response["violations"]
-
+    host; axe-core finds no moderate, serious or critical violation (light and
+    dark); it transfers under 1 MB, and is under 1 MB once uncompressed. Its
+    screenshots (light, dark) and figures are kept in build/."""
     name = (path.strip("/") or "index").replace("/", "-")
     shots = ARTIFACTS / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=shots / f"{name}-light.png", full_page=True)
-    context.close()
-    dark = browser.new_context(
-        viewport={"width": 1280, "height": 900}, color_scheme="dark"
-    )
-    page = dark.new_page()
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.goto(server + path, wait_until="networkidle")
-    page.wait_for_function("document.body.dataset.mdColorScheme === 'slate'")
-    violations += Axe().run(page).response["violations"]  # the dark palette too
-    page.screenshot(path=shots / f"{name}-dark.png", full_page=True)
-    dark.close()
+    light = visit(browser, server + path, shots / f"{name}-light.png")
+    dark = visit(browser, server + path, shots / f"{name}-dark.png", "dark")
+    violations = light.violations + dark.violations
 
-    figures = {
+    figures = {  # what a first visit transfers: the page and all it loads
         "path": "/" + path,
-        "transferred": transferred,
-        "decoded": decoded,  # the same bytes once uncompressed
-        "requests": loaded,
+        "transferred": light.transferred,
+        "decoded": light.decoded,  # the same bytes once uncompressed
+        "requests": light.loaded,
         "axe": {v["id"]: [v["impact"], len(v["nodes"])] for v in violations},
     }
     (ARTIFACTS / "pages").mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "pages" / f"{name}.json").write_text(json.dumps(figures, indent=1))
 
     problems = [
-        f"request to another host: {u}" for u in requests if not u.startswith(server)
+        f"request to another host: {u}"
+        for u in light.requests + dark.requests
+        if not u.startswith(server)
     ]
-    problems += [f"failed request: {u}" for u in failed]
-    problems += [f"console error: {e}" for e in errors]
+    problems += [f"failed request: {u}" for u in light.failed + dark.failed]
+    problems += [f"console error: {e}" for e in light.errors + dark.errors]
     problems += [
         f"axe: {v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}"
         for v in violations
         if v["impact"] in ("moderate", "serious", "critical")
     ]
-    if transferred >= LIMIT:
-        problems.append(f"transfers {transferred:,} bytes, over {LIMIT:,}")
+    if light.transferred >= LIMIT:
+        problems.append(f"transfers {light.transferred:,} bytes, over {LIMIT:,}")
+    if light.decoded >= LIMIT:
+        problems.append(f"is {light.decoded:,} bytes uncompressed, over {LIMIT:,}")
     assert not problems, f"/{path}:\n" + "\n".join(problems)
 
 

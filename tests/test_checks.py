@@ -22,10 +22,10 @@ from checks import (
     untitled_text_blocks,
     unused_examples,
 )
-from conftest import OutputUpdater, changed_files
-from pages import output_blocks, updated_quote
-from project import release_of, run_script
+from project import changed_files, release_of, run_script
 from pytest_examples import find_examples
+
+from pageformat import OutputUpdater, output_blocks, updated_quote
 
 FENCE = "```"
 

@@ -20,8 +20,17 @@ from checks import (
     output_mismatch,
     unquoted_release_problems,
 )
-from pages import output_blocks, pages
-from project import EXAMPLES, NOTEBOOKS, RELEASE, ROOT, run_script
+from project import (
+    EXAMPLES,
+    GPU_FILES,
+    NEEDS_GPU_FILES,
+    NOTEBOOKS,
+    RELEASE,
+    ROOT,
+    run_script,
+)
+
+from pageformat import output_blocks, pages
 
 
 @functools.cache
@@ -34,16 +43,6 @@ def quoted_outputs():
     return by_script
 
 
-GPU_FILES = ROOT / "data" / "gpu-checkpoints"
-# Scripts that read a file a reader downloads, and the option that points at it.
-NEEDS_A_FILE = {
-    "examples/devices/gpu_checkpoint.py": GPU_FILES / "mymodel_state_dict_cuda.pt",
-    "examples/devices/training_checkpoint.py": GPU_FILES / "checkpoint_cuda.pt",
-    "examples/troubleshooting/cuda_checkpoint_on_cpu.py": GPU_FILES
-    / "mymodel_state_dict_cuda.pt",
-    "examples/troubleshooting/weights_only_whole_model.py": GPU_FILES
-    / "mymodel_entire_cuda.pt",
-}
 # Scripts that run a tool a reader downloads beside them (from docs/tools).
 NEEDS_A_TOOL = {
     "examples/inspect/inspect_a_checkpoint.py": ROOT
@@ -60,8 +59,8 @@ def run_example(script, device, tmp_path):
     if script in NEEDS_A_TOOL:
         shutil.copy(NEEDS_A_TOOL[script], pasted.parent)
     args = ["--device", device, "--out-dir", tmp_path / "out"]
-    if script in NEEDS_A_FILE:
-        args += ["--checkpoint", NEEDS_A_FILE[script]]
+    if script in NEEDS_GPU_FILES:  # a file a reader downloads, named by --checkpoint
+        args += ["--checkpoint", GPU_FILES / NEEDS_GPU_FILES[script][0]]
     env = {"CUDA_VISIBLE_DEVICES": ""} if device == "cpu" else {}
     result = run_script(pasted, args, cwd=tmp_path, env=env)
     if result.returncode != 0:

@@ -7,30 +7,21 @@
   download, where, and the --checkpoint option that points at it.
 """
 
-import importlib.util
 import json
 import shutil
 import sys
 
 import pytest
 import torch
-from project import ROOT, run_script
+from project import GPU_FILES, NEEDS_GPU_FILES, ROOT, load_example, run_script
 
-DATA = ROOT / "data" / "gpu-checkpoints"
+DATA = GPU_FILES
 SCRIPT = DATA / "make_cuda_checkpoints.py"
 FIXTURES = json.loads((DATA / "fixtures.json").read_text())
 ATOL = 1e-6  # float32 matmuls differ between devices in the last bits
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("make_cuda_checkpoints", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # so that torch.save can pickle its MyModel
-    spec.loader.exec_module(module)
-    return module
-
-
-make = load_script()
+make = load_example("data/gpu-checkpoints/make_cuda_checkpoints.py")
 
 
 def as_tensors(state_dict):
@@ -141,21 +132,7 @@ def test_committed_files_load_on_cpu(monkeypatch):
         assert torch.allclose(entire(inputs), gpu_outputs, rtol=0, atol=ATOL)
 
 
-GPU_FILE_SCRIPTS = {
-    "examples/devices/gpu_checkpoint.py": [
-        "mymodel_state_dict_cuda.pt",
-        "fixtures.json",
-    ],
-    "examples/devices/training_checkpoint.py": ["checkpoint_cuda.pt"],
-    "examples/troubleshooting/cuda_checkpoint_on_cpu.py": [
-        "mymodel_state_dict_cuda.pt",
-        "fixtures.json",
-    ],
-    "examples/troubleshooting/weights_only_whole_model.py": ["mymodel_entire_cuda.pt"],
-}
-
-
-@pytest.mark.parametrize("script", sorted(GPU_FILE_SCRIPTS))
+@pytest.mark.parametrize("script", sorted(NEEDS_GPU_FILES))
 def test_pasted_alone_it_says_which_file_to_get(script, tmp_path):
     pasted = tmp_path / "a" / "b" / "c" / script.rsplit("/", 1)[1]
     pasted.parent.mkdir(parents=True)
@@ -166,7 +143,7 @@ def test_pasted_alone_it_says_which_file_to_get(script, tmp_path):
     message = result.stderr.strip()
     assert "Traceback" not in message, message
     assert len(message.splitlines()) == 1, message  # one paragraph
-    names = GPU_FILE_SCRIPTS[script]
+    names = NEEDS_GPU_FILES[script]
     for needed in [
         f"Not found: {tmp_path}",  # the path it looked at
         names[0],
@@ -193,7 +170,7 @@ def test_pasted_alone_it_says_which_file_to_get(script, tmp_path):
 
 @pytest.mark.parametrize(
     "script",
-    [s for s, names in sorted(GPU_FILE_SCRIPTS.items()) if "fixtures.json" in names],
+    [s for s, names in sorted(NEEDS_GPU_FILES.items()) if "fixtures.json" in names],
 )
 def test_without_fixtures_it_names_fixtures_json(script, tmp_path):
     """Only the .pt downloaded: the message names the missing fixtures.json."""

@@ -23,9 +23,10 @@ import textwrap
 
 import pytest
 import torch
-from pages import normalize, output_blocks, pages, quote_matches
 from project import run_script
 from torch import nn
+
+from pageformat import normalize, output_blocks, pages, quote_matches
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="CUDA is not available"

@@ -15,7 +15,6 @@
 import ast
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -25,21 +24,13 @@ import time
 import zipfile
 from importlib.metadata import packages_distributions
 
-from project import EXAMPLES, ROOT
+from project import EXAMPLES, ROOT, load_example
 
 SCRIPT = ROOT / "scripts" / "gpu_run.py"
 
 
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gpu_run = load(SCRIPT, "gpu_run")
-versions = load(ROOT / "hooks" / "versions.py", "versions_hook")
+gpu_run = load_example("scripts/gpu_run.py")
+versions = load_example("hooks/versions.py")
 
 
 def make_wheel(folder, name, version, requires=()):
@@ -318,7 +309,7 @@ def test_the_hook_shows_cuda_only_for_the_releases_seen_on(tmp_path):
         }
         for t in ("2.14.1", "2.13.0")
     ]
-    records = sorted([*cpu_records, gpu_record], key=versions.release_key, reverse=True)
+    records = sorted([*cpu_records, gpu_record], key=versions.record_key, reverse=True)
     cases = {  # the page, what it includes -> CPU releases, GPU releases
         "docs/versions.md": (
             "examples/versions/old_file.py",

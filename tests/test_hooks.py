@@ -1,20 +1,17 @@
-"""The build hooks, on tiny records: hooks/versions.py's line of tested releases."""
+"""The build hooks, on tiny inputs: hooks/versions.py's line of tested releases
+from tiny records, hooks/notebooks.py's notebooks, pages and download links from
+tiny scripts and HTML, and the page format they read (pageformat.py)."""
 
-import importlib.util
+from types import SimpleNamespace
 
-from project import ROOT
+import nbformat
+import pytest
+from project import load_example
 
+from pageformat import DOCS, included_scripts, page_url
 
-def load_hook(name):
-    spec = importlib.util.spec_from_file_location(
-        f"{name}_hook", ROOT / "hooks" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-versions = load_hook("versions")
+versions = load_example("hooks/versions.py")
+notebooks = load_example("hooks/notebooks.py")
 
 
 def record(torch, python, failed_tests=()):
@@ -65,3 +62,109 @@ def test_a_record_that_did_not_run_a_script_vouches_for_nothing():
     assert versions.releases_for("docs/peft.md", markdown, [old]) == ([], {})
     del old["ran"]  # a record from before the list
     assert versions.releases_for("docs/peft.md", markdown, [old]) == ([], {})
+
+
+def test_a_page_is_read_for_the_scripts_it_includes():
+    markdown = (
+        '```python title="examples/save/state_dict.py"\n'
+        '--8<-- "examples/save/state_dict.py"\n```\n\n'
+        '    ```python title="Fragment of tools/inspect.py"\n'
+        '    --8<-- "tools/inspect.py:load"\n    ```\n\n'
+        '--8<-- "docs/snippets/weights-only-false.md"\n'
+        '--8<-- "examples/save/state_dict.py"\n'
+    )
+    assert included_scripts("docs/save.md", markdown) == [
+        "examples/save/state_dict.py",
+        "tools/inspect.py",
+    ]
+    assert page_url(DOCS / "index.md") == ""
+    assert page_url(DOCS / "save.md") == "save/"
+    assert page_url(DOCS / "topic" / "index.md") == "topic/"
+
+
+SCRIPT = '''"""Save a model.
+
+The whole state dict, then load it.
+"""
+
+import torch
+
+
+def main(device="cpu", out_dir=None):
+    print("saved")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_a_script_becomes_a_notebook_that_calls_main():
+    notebook = notebooks.script_to_notebook(SCRIPT)
+    nbformat.validate(notebook)
+    docstring, code, call = (c.source for c in notebook.cells)
+    assert docstring == "# Save a model.\n\nThe whole state dict, then load it."
+    assert code.startswith("import torch") and code.endswith('print("saved")')
+    assert "__main__" not in code
+    assert call == 'main(device="cuda" if torch.cuda.is_available() else "cpu")'
+
+
+def test_a_script_without_main_guard_is_one_code_cell():
+    notebook = notebooks.script_to_notebook("x = 1\nprint(x)\n")
+    assert [c.cell_type for c in notebook.cells] == ["markdown", "code"]
+    assert notebook.cells[1].source == "x = 1\nprint(x)"
+
+
+def executed(*cells):
+    return nbformat.v4.new_notebook(cells=list(cells))
+
+
+def code_cell(source, *outputs):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = list(outputs)
+    return cell
+
+
+def test_an_executed_notebook_becomes_a_page():
+    notebook = executed(
+        nbformat.v4.new_markdown_cell("# Title"),
+        code_cell(
+            "print(1)", nbformat.v4.new_output("stream", name="stdout", text="1\n")
+        ),
+        code_cell(
+            "s = '```'", nbformat.v4.new_output("execute_result", {"text/plain": "2"})
+        ),
+        code_cell("   "),
+    )
+    assert notebooks.notebook_to_markdown(notebook, "n.py") == (
+        "# Title\n\n"
+        "```python\nprint(1)\n```\n\n"
+        '```text title="Output"\n1\n```\n\n'
+        "````python\ns = '```'\n````\n\n"
+        '```text title="Output"\n2\n```\n'
+    )
+
+
+def test_a_cell_that_raised_fails_the_page():
+    error = nbformat.v4.new_output("error", ename="KeyError", evalue="'x'")
+    with pytest.raises(RuntimeError, match=r"n\.py: a cell raised KeyError: 'x'"):
+        notebooks.notebook_to_markdown(executed(code_cell("d['x']", error)), "n.py")
+
+
+def test_a_whole_script_title_links_its_downloads():
+    html = (
+        '<details class="example"><span class="filename">examples/a/b.py</span>'
+        '<span class="filename">tools/inspect.py</span>'
+        '<span class="filename">Output</span></details>'
+    )
+    out = notebooks.on_page_content(html, SimpleNamespace(url="topic/page/"), {}, [])
+    assert out == (
+        '<details class="example" data-search-exclude>'
+        '<span class="filename">examples/a/b.py '
+        '<a class="download" href="../../examples/a/b.py" download>.py</a> '
+        '<a class="download" href="../../examples/a/b.ipynb" download>.ipynb</a>'
+        "</span>"
+        '<span class="filename">tools/inspect.py '
+        '<a class="download" href="../../tools/inspect.py" download>.py</a></span>'
+        '<span class="filename">Output</span></details>'
+    )

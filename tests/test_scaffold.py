@@ -5,10 +5,7 @@ face the same checks as every page (checks.py), its script runs and prints what
 its page quotes, its inline block runs, and `mkdocs build --strict` renders it.
 """
 
-import os
 import shutil
-import subprocess
-import sys
 
 import yaml
 from checks import (
@@ -20,23 +17,22 @@ from checks import (
     unused_examples,
 )
 from mkdocs.utils.yaml import yaml_load
-from pages import output_blocks
-from project import ROOT, load_example, run_script
+from project import ROOT, build_site, load_example, run_script
 from pytest_examples import find_examples
+
+from pageformat import output_blocks
 
 new_page = load_example("scripts/new_page.py")
 SCRIPT = "examples/tpu/load_on_tpu.py"
 
 
-def test_a_scaffolded_page_passes_every_check_and_builds(
-    tmp_path, eval_example, monkeypatch, repository_guard
-):
-    copy = tmp_path / "site"
-    (copy / "docs").mkdir(parents=True)
-    (copy / "docs" / "examples").symlink_to("../examples")
+def copy_of_the_site(folder):
+    """The site's sources (no notebooks: they take long to execute) in `folder`."""
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "examples").symlink_to("../examples")
     shutil.copytree(
         ROOT / "examples",
-        copy / "examples",
+        folder / "examples",
         ignore=shutil.ignore_patterns("__pycache__", "notebooks"),
     )
     for part in (
@@ -46,8 +42,27 @@ def test_a_scaffolded_page_passes_every_check_and_builds(
         "docs/javascripts",
         "docs/snippets",
     ):
-        shutil.copytree(ROOT / part, copy / part)
-    shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
+        shutil.copytree(ROOT / part, folder / part)
+    for part in ("mkdocs.yml", "pageformat.py"):  # the hooks import pageformat.py
+        shutil.copy(ROOT / part, folder / part)
+    return folder
+
+
+def build_the_page_alone(copy, config, page, site_dir):
+    """`mkdocs build --strict` of `page` alone, with the site's theme and Markdown
+    extensions; its HTML."""
+    config["nav"] = [{"Load a model onto a TPU": page.name}]
+    config["plugins"] = ["search"]
+    (copy / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    built = build_site(site_dir, root=copy)
+    assert built.returncode == 0, built.stderr
+    return (site_dir / page.stem / "index.html").read_text()
+
+
+def test_a_scaffolded_page_passes_every_check_and_builds(
+    tmp_path, eval_example, monkeypatch, repository_guard
+):
+    copy = copy_of_the_site(tmp_path / "site")
 
     page, script = new_page.main(
         ["Load a model onto a TPU", "--topic", "tpu", "--name", "load_on_tpu"],
@@ -78,25 +93,5 @@ def test_a_scaffolded_page_passes_every_check_and_builds(
     eval_example.lint(inline)
     eval_example.run_print_check(inline)
 
-    # Build the new page alone, with the site's theme and Markdown extensions.
-    config["nav"] = [{"Load a model onto a TPU": page.name}]
-    config["plugins"] = ["search"]
-    (copy / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "--site-dir",
-            tmp_path / "built",
-        ],
-        cwd=copy,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's end-of-life notice
-        capture_output=True,
-        text=True,
-    )
-    assert built.returncode == 0, built.stderr
-    html = (tmp_path / "built" / page.stem / "index.html").read_text()
+    html = build_the_page_alone(copy, config, page, tmp_path / "built")
     assert "load_state_dict" in html and "--8&lt;--" not in html

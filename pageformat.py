@@ -1,7 +1,7 @@
-"""The one place that reads the pages: fenced blocks, includes and output blocks.
+"""The page format, in one place: what the tests check and the build hooks render.
 
-Every test that looks at Markdown goes through these functions, and so does
-`python tests/update_outputs.py`, which rewrites output blocks.
+tests/ and hooks/ both import it (the repository root is on their path), so a
+page, a script and a release title are read the same way by both.
 
 - A *fence* is a fenced code block (```python title="..."```), at any indent.
 - An *include* is a `--8<-- "examples/x/y.py"` line (pymdownx.snippets), with an
@@ -10,14 +10,25 @@ Every test that looks at Markdown goes through these functions, and so does
   that script prints. A line `...` in it stands for any number of lines. A title
   ending "on PyTorch 2.6", "on PyTorch 2.13 and 2.14", "on PyTorch 2.6 to 2.9" or
   "on PyTorch 2.10 and later" quotes only what those releases print.
+- A *script* that pages quote and link lives in one of SCRIPT_FOLDERS: examples/
+  (bound by the example contract) or tools/ (not bound by it).
+- A page's *URL* is its path below docs/ without `.md` (`page_url`).
+- A script's *main guard* is its `if __name__ == "__main__":` block (`main_guard`).
+
+`pytest tests/test_examples.py --update-outputs` rewrites output blocks through
+`OutputUpdater`.
 """
 
+import ast
+import fcntl
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 DOCS = ROOT / "docs"
+# The folders of the scripts that pages quote and link for download.
+SCRIPT_FOLDERS = ("examples", "tools")
 
 FENCE = re.compile(
     r"^(?P<indent> *)(?P<ticks>`{3,}|~{3,})(?P<info>[^\n`~]*)\n"
@@ -27,25 +38,29 @@ FENCE = re.compile(
 INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$')
 TITLE = re.compile(r'title="(?P<title>[^"]*)"')
 OUTPUT_TITLE = re.compile(
-    r"^Output of (?P<script>examples/\S+\.py)"
+    r"^Output of (?P<script>(?:"
+    + "|".join(SCRIPT_FOLDERS)
+    + r")/\S+\.py)"
     r"(?: on PyTorch (?P<releases>{item}(?:(?:, | and ){item})*))?$".format(
         item=r"\d+\.\d+(?: to \d+\.\d+| and later)?"
     )
 )
-# One entry of a title's releases: "2.6", "2.6 to 2.9" (both included), "2.10 and later".
+# One entry of a title's releases: "2.6", "2.6 to 2.9" (both included),
+# "2.10 and later".
 RELEASE_ITEM = re.compile(r"\d+\.\d+(?: to \d+\.\d+| and later)?")
 
 
-def _key(release):
-    return tuple(int(n) for n in release.split("."))
+def release_key(release):
+    """A release or version ("2.13", "2.14.1") as a tuple that sorts as versions do."""
+    return tuple(int(n) for n in re.findall(r"\d+", release))
 
 
 def release_in(release, item):
     """Whether `release` ("2.8") is one that `item` ("2.6 to 2.9") names."""
     low, _, high = item.partition(" to ")
     if item.endswith(" and later"):
-        return _key(release) >= _key(item.removesuffix(" and later"))
-    return _key(low) <= _key(release) <= _key(high or low)
+        return release_key(release) >= release_key(item.removesuffix(" and later"))
+    return release_key(low) <= release_key(release) <= release_key(high or low)
 
 
 SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(?P<end>start|end):(?P<name>[^\]]+)\]")
@@ -59,6 +74,13 @@ def pages():
     return sorted(p for p in DOCS.rglob("*.md") if SNIPPETS not in p.parents)
 
 
+def page_url(page):
+    """A page's address below the site's root, from its path (docs/devices.md:
+    "devices/"; docs/index.md: "")."""
+    path = Path(page).resolve().relative_to(DOCS).with_suffix("").as_posix()
+    return "" if path == "index" else path.removesuffix("/index") + "/"
+
+
 def rel(path):
     """A path as the tests print it: relative to the repository."""
     try:
@@ -68,9 +90,21 @@ def rel(path):
 
 
 @dataclass(frozen=True)
-class Fence:
+class Place:
+    """A line of a page, as the tests print it: docs/page.md:12."""
+
     page: Path
-    line: int  # 1-based line of the opening fence
+    line: int  # 1-based
+
+    @property
+    def where(self):
+        return f"{rel(self.page)}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Fence(Place):
+    """A fenced block of a page (its line: the opening fence's)."""
+
     indent: str
     ticks: str  # the fence itself: ``` or ~~~ (or longer)
     info: str  # what follows the backticks: language and options
@@ -86,10 +120,6 @@ class Fence:
     def title(self):
         m = TITLE.search(self.info)
         return m["title"] if m else None
-
-    @property
-    def where(self):
-        return f"{rel(self.page)}:{self.line}"
 
 
 def fences(page, text=None):
@@ -115,15 +145,9 @@ def fences(page, text=None):
 
 
 @dataclass(frozen=True)
-class Include:
-    page: Path
-    line: int
+class Include(Place):
     path: str  # relative to the repository, as written
     section: str | None
-
-    @property
-    def where(self):
-        return f"{rel(self.page)}:{self.line}"
 
 
 def includes(page, text=None):
@@ -163,6 +187,25 @@ def output_blocks(page, text=None):
             releases = RELEASE_ITEM.findall(m["releases"] or "")
             blocks.append(OutputBlock(fence, m["script"], tuple(releases)))
     return blocks
+
+
+def included_scripts(page, text=None):
+    """The scripts (`.py`) a page includes, each once, in order."""
+    return list(
+        dict.fromkeys(i.path for i in includes(page, text) if i.path.endswith(".py"))
+    )
+
+
+def main_guard(tree):
+    """A script's `if __name__ == "__main__":` block, from its parsed module; None."""
+    return next(
+        (
+            n
+            for n in tree.body
+            if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)
+        ),
+        None,
+    )
 
 
 def sections(script_text):
@@ -246,3 +289,39 @@ def updated_quote(quote, printed):
         out.extend(lines[best : best + k])
         pos = best + k
     return "\n".join(out)
+
+
+class OutputUpdater:
+    """Rewrites an output block in its page, in place (safe across xdist workers)."""
+
+    def __init__(self):
+        self.rewritten = []
+
+    def rewrite(self, block, printed):
+        page = block.fence.page
+        with open(page, "r+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            text = f.read()
+            for fence in fences(page, text):
+                same = (fence.info, fence.body) == (block.fence.info, block.fence.body)
+                if same and fence.start == block.fence.start:
+                    break
+            else:  # the page changed since it was read: find the block again
+                found = [
+                    b.fence
+                    for b in output_blocks(page, text)
+                    if (b.fence.info, b.fence.body)
+                    == (block.fence.info, block.fence.body)
+                ]
+                if not found:
+                    raise RuntimeError(f"{block.fence.where}: block not found again")
+                fence = found[0]
+            new = updated_quote(block.text, printed)
+            indented = "\n".join(
+                fence.indent + line if line else line for line in new.splitlines()
+            )
+            text = text[: fence.start] + indented + "\n" + text[fence.end :]
+            f.seek(0)
+            f.write(text)
+            f.truncate()
+        self.rewritten.append(block.fence.where)
