@@ -33,7 +33,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 from project import NOTEBOOKS, ROOT, run_script
 
-from pageformat import SECTION_MARK, page_url, pages
+from pageformat import DOCS, SECTION_MARK, page_url, pages
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "build"
