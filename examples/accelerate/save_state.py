@@ -177,6 +177,32 @@ def run_all(device, out_dir, num_processes):
     return uninterrupted, before, after, names
 
 
+def forgotten_counter(project_dir, device):
+    """With total_limit, a resumed run that does not set the counter gets no error."""
+
+    def start():
+        accelerator = Accelerator(
+            cpu=device == "cpu",
+            project_config=ProjectConfiguration(
+                project_dir=project_dir, automatic_checkpoint_naming=True, total_limit=2
+            ),
+        )
+        return accelerator, accelerator.prepare(nn.Linear(2, 1))
+
+    accelerator, model = start()
+    for value in range(3):  # checkpoint_0, _1, _2; the third save deletes checkpoint_0
+        nn.init.constant_(model.weight, value)
+        accelerator.save_state()
+    accelerator, model = start()  # the resumed run
+    accelerator.load_state()  # checkpoint_2
+    nn.init.constant_(model.weight, 9.0)  # it trains on
+    accelerator.save_state()  # no error: deletes checkpoint_1, writes checkpoint_0
+    names = sorted(os.listdir(project_dir / "checkpoints"))
+    accelerator, model = start()  # the next resume
+    accelerator.load_state()  # the highest number: checkpoint_2, not the newest
+    return names, model.weight[0, 0].item()
+
+
 def run_process(device, out_dir):
     """One of the processes that `accelerate launch` started."""
     rank = int(os.environ["RANK"])
@@ -243,6 +269,11 @@ def main(device="cpu", out_dir=None):
     assert before + after == uninterrupted
     if device == "cpu":
         assert not same
+
+    names, weight = forgotten_counter(out_dir / "forgotten-counter", device)
+    print("resumed, counter not set, total_limit=2:", names)
+    print("load_state() then loads the weights of checkpoint_2:", weight == 2.0)
+    assert names == ["checkpoint_0", "checkpoint_2"] and weight == 2.0
 
     launch(out_dir / "two-processes")
     ranks = [

@@ -11,6 +11,7 @@ reads them.
 """
 
 import argparse
+import logging
 import os
 import tempfile
 from inspect import signature
@@ -20,7 +21,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # nothing from the Hugging Face Hub
 
 import timm  # noqa: E402
 import torch  # noqa: E402
-from timm.models import load_checkpoint, load_state_dict  # noqa: E402
+from timm.models import (  # noqa: E402
+    load_checkpoint,
+    load_state_dict,
+    resume_checkpoint,
+)
 from timm.utils import CheckpointSaver, ModelEmaV3  # noqa: E402
 
 
@@ -77,6 +82,41 @@ def main(device="cpu", out_dir=None):
         backbone_equal(model, saved),
     )
     assert model.fc.weight.shape == (10, 96) and backbone_equal(model, saved)
+
+    # With another num_classes the whole load is strict=False: a file whose names
+    # differ ("model." in front, from a wrapper of yours) loads nothing, with no
+    # error (timm logs the names it could not place).
+    prefixed_path = out_dir / "test_resnet-prefixed.pth"
+    torch.save({f"model.{k}": v for k, v in saved.items()}, prefixed_path)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    builder_log = logging.getLogger("timm.models._builder")
+    builder_log.addHandler(handler)
+    builder_log.setLevel(logging.INFO)
+    model = timm.create_model(
+        "test_resnet",
+        pretrained=True,
+        pretrained_cfg_overlay=dict(file=str(prefixed_path)),
+        num_classes=10,
+    )
+    builder_log.removeHandler(handler)
+    loaded = backbone_equal(model, saved)
+    print("other key names, num_classes=10: no error, weights loaded:", loaded)
+    assert not loaded
+    logged = {r.getMessage().split(" (")[0]: r.levelname for r in records}
+    assert logged["Missing keys"] == "INFO"  # not shown unless you log INFO
+    assert logged["Unexpected keys"] == "WARNING"
+    try:  # the same file with the file's own 1000 classes: a strict load
+        timm.create_model(
+            "test_resnet",
+            pretrained=True,
+            pretrained_cfg_overlay=dict(file=str(prefixed_path)),
+        )
+    except RuntimeError as err:
+        assert 'Missing key(s) in state_dict: "conv1.0.weight"' in str(err)
+    else:
+        raise AssertionError("a file with other key names loaded strictly")
 
     # Your own 10-class weights through the same door lose their head: timm compares
     # num_classes with the pretrained config's (1000), not with the file.
@@ -184,6 +224,23 @@ def main(device="cpu", out_dir=None):
     assert all(k.startswith("module.") for k in wrapped)
     assert list(load_state_dict(wrapped_path)) == list(trained)
     load_checkpoint(model, wrapped_path)  # loads, strict
+
+    # checkpoint_path goes through load_checkpoint: the EMA weights too.
+    model = timm.create_model("test_resnet", num_classes=10, checkpoint_path=best)
+    assert all(torch.equal(v, ema[k]) for k, v in model.state_dict().items())
+
+    # --8<-- [start:resume]
+    model = timm.create_model("test_resnet", num_classes=10)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    start_epoch = resume_checkpoint(model, best, optimizer)  # "state_dict", optimizer
+    model_ema = ModelEmaV3(model, decay=0.9)
+    load_checkpoint(model_ema.module, best, use_ema=True)  # "state_dict_ema"
+    # --8<-- [end:resume]
+    print("resume_checkpoint: start at epoch", start_epoch)
+    assert start_epoch == 2  # the saved epoch 1, plus 1
+    assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())
+    assert all(torch.equal(v, ema[k]) for k, v in model_ema.module.state_dict().items())
+    assert optimizer.state_dict() == checkpoint["optimizer"]
 
 
 if __name__ == "__main__":

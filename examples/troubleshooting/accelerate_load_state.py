@@ -6,9 +6,12 @@ the same objects, in the same order, before you load. With
 `automatic_checkpoint_naming`, a new Accelerator counts its saves from 0 again, so
 its first `save_state` after a resume finds `checkpoint_0` there and refuses to
 write: set `accelerator.project_configuration.iteration` after loading.
+Then two more behaviours of `load_state`: a layer of another shape fails with
+`size mismatch`, and a missing `random_states_N.pkl` is skipped with no error.
 """
 
 import argparse
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -32,14 +35,14 @@ class Progress:
         self.epoch = state_dict["epoch"]
 
 
-def make(project_dir, device):
+def make(project_dir, device, out_features=5):
     accelerator = Accelerator(
         cpu=device == "cpu",
         project_config=ProjectConfiguration(
             project_dir=project_dir, automatic_checkpoint_naming=True
         ),
     )
-    model = nn.Linear(10, 5)
+    model = nn.Linear(10, out_features)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     model, optimizer = accelerator.prepare(model, optimizer)
     return accelerator, model, optimizer
@@ -113,6 +116,30 @@ def main(device="cpu", out_dir=None):
         "checkpoint_0",
         "checkpoint_1",
     ]
+
+    # A layer of another shape: size mismatch, as with model.load_state_dict.
+    accelerator, model, optimizer = make(project_dir, device, out_features=3)
+    accelerator.register_for_checkpointing(Progress())
+    try:
+        accelerator.load_state()
+    except RuntimeError as err:
+        assert "size mismatch for weight" in str(err), err
+    else:
+        raise AssertionError("a (5, 10) weight loaded into a (3, 10) layer")
+
+    # No random_states_0.pkl: load_state logs it at INFO level and goes on.
+    (project_dir / "checkpoints" / "checkpoint_1" / "random_states_0.pkl").unlink()
+    records = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    logger = logging.getLogger("accelerate.checkpointing")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    accelerator, model, optimizer = make(project_dir, device)
+    accelerator.register_for_checkpointing(Progress())
+    accelerator.load_state()  # no error
+    logger.removeHandler(handler)
+    assert any("Could not load random states" in r.getMessage() for r in records)
 
 
 if __name__ == "__main__":

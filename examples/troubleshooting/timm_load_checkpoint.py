@@ -45,7 +45,8 @@ def main(device="cpu", out_dir=None):
 
     # --8<-- [start:filter]
     def without_head(state_dict, model):
-        return {k: v for k, v in state_dict.items() if not k.startswith("fc.")}
+        head = model.pretrained_cfg["classifier"]  # "fc" here, "head" for a ViT
+        return {k: v for k, v in state_dict.items() if not k.startswith(f"{head}.")}
 
     model = timm.create_model("test_resnet", num_classes=10)
     result = load_checkpoint(model, path, filter_fn=without_head, strict=False)
