@@ -44,7 +44,7 @@ RELEASES = {
 WITHOUT = {"2.15.0": ["timm"]}
 # Every release runs on the Python of the machine (3.11 on CI); the pin also runs on
 # each other Python that pyproject.toml's requires-python admits and torch ships for.
-PYTHONS = ["3.10", "3.12", "3.13"]
+PYTHONS = ["3.12", "3.13"]
 PINNED_TOGETHER = re.compile(r"(torch|torchvision)\b")
 
 

@@ -7,7 +7,7 @@ the scripts it includes) and none was left out.
 
 Every release runs on one Python (3.11); records of the pin on other Pythons
 (matrix/<release>-py<python>.json, written by `nox -s pythons`) add "with PyTorch
-2.14.1 on Python 3.10, 3.12 and 3.13", naming only the Pythons on which none of the
+2.14.1 on Python 3.12 and 3.13", naming only the Pythons on which none of the
 page's tests failed.
 
 A record of the GPU run (matrix/<release>-cuda.json, written by
