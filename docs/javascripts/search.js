@@ -18,6 +18,9 @@
         //    first part says where the weights come from (module, _orig_mod, epoch);
         //    the rest names the visitor's own layers, which no page knows.
         .replace(/(["'])([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\1/g, " $2 ")
+        //    The same for a key printed without quotes after "state_dict:"
+        //    (DCP: "Missing key in checkpoint state_dict: model.fc3.weight.").
+        .replace(/(state_dict:\s*)([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\.?/gi, "$1$2 ")
         //    Other quotes and backticks mark names, not phrases: drop them.
         .replace(/["`\u201c\u201d]/g, " ")
         // 2. Lunr's operators: + - (presence), ~ (fuzzy), ^ (boost), * (wildcard),
