@@ -195,7 +195,7 @@ def main(device="cpu", out_dir=None):
     scaling = lora.lora_alpha / lora.r
     delta = (b @ a).T.to(device) * scaling  # .T: Conv1D's (in, out) layout
     print(
-        "merged = base + B @ A:",
+        "merged = base + scale * B @ A:",
         torch.allclose(merged_weights[name], base_weights[name] + delta),
     )
     changed = [
@@ -204,7 +204,7 @@ def main(device="cpu", out_dir=None):
     print("changed:", changed)
     with torch.no_grad():
         difference = (merged_logits - expected).abs().max().item()
-    print("same logits as the adapter, within:", difference < 1e-5)
+    print("same logits as the adapter, within 1e-5:", difference < 1e-5)
     # --8<-- [end:what_merge_does]
     assert torch.allclose(merged_weights[name], base_weights[name] + delta, atol=1e-6)
     assert sorted(changed) == [
