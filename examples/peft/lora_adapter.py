@@ -122,10 +122,9 @@ def main(device="cpu", out_dir=None):
     for name, tensor in adapter.items():
         print(name, tuple(tensor.shape))
     config = json.loads((adapter_dir / "adapter_config.json").read_text())
-    print(
-        {key: config[key] for key in ("peft_type", "r", "lora_alpha", "target_modules")}
-    )
-    print(config["auto_mapping"]["base_model_class"], config["base_model_name_or_path"])
+    keys = ("peft_type", "task_type", "r", "lora_alpha", "target_modules")
+    print({key: config[key] for key in keys})
+    print(config["auto_mapping"], config["base_model_name_or_path"])
     # --8<-- [end:files]
     assert sorted(p.name for p in adapter_dir.iterdir()) == [
         "README.md",
@@ -135,6 +134,16 @@ def main(device="cpu", out_dir=None):
     assert len(adapter) == 4
     assert all(".lora_A." in n or ".lora_B." in n for n in adapter)
     assert all(n.startswith("base_model.model.transformer.h.") for n in adapter)
+    assert config["auto_mapping"]["base_model_class"] == "GPT2LMHeadModel"
+    # With a task_type, the config records the task instead of the class.
+    causal_lm = LoraConfig(
+        target_modules=["c_attn"], fan_in_fan_out=True, task_type="CAUSAL_LM"
+    )
+    get_peft_model(tiny_gpt2(), causal_lm).save_pretrained(out_dir / "causal_lm")
+    causal_config_file = out_dir / "causal_lm" / "adapter_config.json"
+    causal_config = json.loads(causal_config_file.read_text())
+    assert causal_config["task_type"] == "CAUSAL_LM"
+    assert causal_config["auto_mapping"] is None
 
     # --8<-- [start:sizes]
     tiny_gpt2().save_pretrained(out_dir / "full")  # the whole model, for comparison
@@ -186,7 +195,7 @@ def main(device="cpu", out_dir=None):
     scaling = lora.lora_alpha / lora.r
     delta = (b @ a).T.to(device) * scaling  # .T: Conv1D's (in, out) layout
     print(
-        "merged = base + B @ A:",
+        "merged = base + scale * B @ A:",
         torch.allclose(merged_weights[name], base_weights[name] + delta),
     )
     changed = [
@@ -195,7 +204,7 @@ def main(device="cpu", out_dir=None):
     print("changed:", changed)
     with torch.no_grad():
         difference = (merged_logits - expected).abs().max().item()
-    print("same logits as the adapter, within:", difference < 1e-5)
+    print("same logits as the adapter, within 1e-5:", difference < 1e-5)
     # --8<-- [end:what_merge_does]
     assert torch.allclose(merged_weights[name], base_weights[name] + delta, atol=1e-6)
     assert sorted(changed) == [

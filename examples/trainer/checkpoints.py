@@ -7,7 +7,6 @@ with the same weights and losses as the run that was never interrupted.
 """
 
 import argparse
-import importlib
 import json
 import pickle
 import re
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate.state import PartialState
+from accelerate.utils import DistributedType
 from safetensors.torch import load_file
 from torch.utils.data import Dataset
 from transformers import (
@@ -24,6 +25,14 @@ from transformers import (
     Trainer,
     TrainingArguments,
 )
+from transformers.trainer_pt_utils import AcceleratorConfig
+from transformers.trainer_utils import (
+    HubStrategy,
+    IntervalStrategy,
+    SaveStrategy,
+    SchedulerType,
+)
+from transformers.training_args import OptimizerNames
 from transformers.utils import logging as hf_logging
 
 
@@ -157,20 +166,23 @@ def main(device="cpu", out_dir=None):
 
     # --8<-- [start:training_args]
     # Only for a checkpoint you trust: each allowed class is rebuilt from the file.
-    def find_class(name):  # "package.module.Class" -> the class
-        module, _, attribute = name.rpartition(".")
-        return getattr(importlib.import_module(module), attribute)
-
+    expected = [TrainingArguments, AcceleratorConfig, OptimizerNames, SchedulerType]
+    expected += [IntervalStrategy, SaveStrategy, HubStrategy]
+    expected += [PartialState, DistributedType]
     path = checkpoint / "training_args.bin"
     names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     print(sorted(names))
-    with torch.serialization.safe_globals([find_class(name) for name in names]):
+    allowed = {f"{c.__module__}.{c.__qualname__}" for c in expected}
+    if not set(names) <= allowed:  # never allow what you did not expect
+        raise ValueError(f"unexpected classes: {sorted(set(names) - allowed)}")
+    with torch.serialization.safe_globals(expected):
         training_args = torch.load(path, weights_only=True)
     print(type(training_args).__name__, "max_steps:", training_args.max_steps)
     # --8<-- [end:training_args]
     assert isinstance(training_args, TrainingArguments)
     assert "transformers.training_args.TrainingArguments" in names
     assert TrainingArguments not in torch.serialization.get_safe_globals()
+    assert set(names) == allowed  # the file names exactly the expected classes
     assert training_args.learning_rate == 1e-3
 
     # --8<-- [start:resume]

@@ -80,7 +80,10 @@ def main(device="cpu", out_dir=None):
     # --8<-- [start:fix]
     # The adapter's config names the base model; lora_A is (r, in_features).
     config = json.loads((adapter_dir / "adapter_config.json").read_text())
-    print("base:", config["auto_mapping"]["base_model_class"], config["target_modules"])
+    auto_mapping = config["auto_mapping"] or {}  # None with a task_type
+    print("base model:", config["base_model_name_or_path"])  # None: built here
+    print("class:", auto_mapping.get("base_model_class"), config["task_type"])
+    print("adapts:", config["target_modules"])
     base = tiny_gpt2(n_embd=32)  # the base the adapter was trained on
     model = PeftModel.from_pretrained(base, adapter_dir).to(device)
     with torch.no_grad():
