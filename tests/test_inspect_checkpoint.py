@@ -619,6 +619,10 @@ HOSTILE = {
     "garbage": os.urandom(4096),
     # 300,000 APPENDs onto a called object: a copy per APPEND would be quadratic
     "append-to-object": b"\x80\x02cfoo\nbar\n)R" + b"K\x00a" * 300_000 + b".",
+    # a dict key: 60 tuples, each holding the one before twice (2**60 paths to hash)
+    "hash-bomb": b"\x80\x02}K\x01K\x01\x86q\x000"
+    + b"".join(b"h%ch%c\x86q%c0" % (i, i, i + 1) for i in range(60))
+    + b"h\x3cK\x00s.",
     # 200,000 lists inside each other, built without MARK
     "deep-without-mark": b"\x80\x02" + b"]" * 200_000 + b"a" * 199_999 + b".",
     # a dict key: a tuple that names a 1 MB string 10,000 times (10 GB as text)
@@ -685,6 +689,7 @@ def test_hostile_files(name, tmp_path):
         "append-to-object",
         "huge-key",
         "optimizer-fan-out",
+        "hash-bomb",
     ):
         assert result.returncode == 0 and report["format"] == "pickle"
     else:

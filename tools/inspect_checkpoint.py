@@ -231,6 +231,8 @@ def label(value):
         return value if len(value) <= MAX_LABEL else value[: MAX_LABEL - 3] + "..."
     if isinstance(value, (Global, Call)):
         return label(value.name)
+    if isinstance(value, TupleKey):
+        return "<tuple>"
     return f"<{type(value).__name__}>"
 
 
@@ -603,11 +605,18 @@ def _set_items(target, items):
     if not isinstance(target, dict):
         return target
     for key, value in zip(items[::2], items[1::2], strict=False):
-        try:
-            target[key] = value
-        except TypeError:  # an unhashable key: keep it by its description
-            target[f"<{type(key).__name__} key>"] = value
+        if isinstance(key, (tuple, list, dict)):
+            # hashing a tuple walks it, and tuples that repeat each other can nest
+            # 2**60 paths in a few bytes: keep such a key by its identity
+            key = TupleKey()
+        target[key] = value
     return target
+
+
+class TupleKey:
+    """A dict key that was a tuple (or unhashable) in the file: not hashed."""
+
+    __slots__ = ()
 
 
 # ---------------------------------------------------------------- walking the object
@@ -1452,37 +1461,62 @@ def inspect_npy(path, opts):
     }
 
 
+def inspect_torch_save_zip(path, opts, entries, zf):
+    """A torch.save zip; a Lightning checkpoint is one, with its version inside."""
+    report = inspect_torch_zip(path, opts, entries, zf)
+    if "lightning_version" in report:
+        report["format"] = "lightning"
+        report["format_name"] = "PyTorch Lightning checkpoint (torch.save zip)"
+        report["findings"].append(
+            finding(
+                "lightning",
+                "a Lightning checkpoint: the weights are under 'state_dict', their "
+                "keys prefixed by the LightningModule's attribute",
+                "lightning",
+            )
+        )
+    return report
+
+
 # Zip-based formats, told apart by the entries inside (first match wins).
+# Zip-based formats, told apart by the entries inside (first match wins). The last
+# column says which names the test and the reader see: the names inside the
+# archive's one folder (torch writes one), or the names as stored.
 ZIP_FORMATS = [
     (
         "torch-export",
         "torch.export program (.pt2)",
         lambda e: "archive_format" in e or "models/model.json" in e,
         inspect_export,
+        "inner",
     ),
     (
         "torchscript",
         "TorchScript archive (torch.jit.save)",
         lambda e: "constants.pkl" in e or any(k.startswith("code/") for k in e),
         inspect_torchscript,
+        "inner",
     ),
     (
         "torch-zip",
         "torch.save (zip, PyTorch 1.6 and later)",
         lambda e: "data.pkl" in e,
-        inspect_torch_zip,
+        inspect_torch_save_zip,
+        "inner",
     ),
     (
         "keras",
         "Keras 3 model (.keras)",
         lambda e: "metadata.json" in e and "config.json" in e,
         inspect_keras_zip,
+        "stored",
     ),
     (
         "numpy-npz",
         "NumPy .npz archive",
         lambda e: e and all(k.endswith(".npy") for k in e),
         inspect_npz,
+        "stored",
     ),
 ]
 
@@ -1490,43 +1524,26 @@ ZIP_FORMATS = [
 def inspect_zip(path, opts):
     zf = open_zip(path)
     with zf:
-        entries = zip_prefix_entries(zf)
-        raw = {i.filename: i for i in zf.infolist()}
-        for fmt, name, matches, inspect in ZIP_FORMATS:
-            if matches(entries if fmt not in ("keras", "numpy-npz") else raw):
-                report = inspect(
-                    path,
-                    opts,
-                    entries if fmt not in ("keras", "numpy-npz") else raw,
-                    zf,
+        names = {
+            "inner": zip_prefix_entries(zf),
+            "stored": {i.filename: i for i in zf.infolist()},
+        }
+        known = next((f for f in ZIP_FORMATS if f[2](names[f[4]])), None)
+        if known is None:
+            raise Unreadable(
+                "a zip archive, but not one that a model library writes: entries "
+                + ", ".join(list(names["stored"])[:8])
+            )
+        fmt, name, _, inspect, which = known
+        report = {"format": fmt, "format_name": name}
+        report |= inspect(path, opts, names[which], zf)
+        if opts.check_crc:
+            report["crc"] = check_crcs(zf) or "ok"
+            if report["crc"] != "ok":
+                raise Unreadable(
+                    "CRC-32 mismatch: " + "; ".join(report["crc"][:5]), "corrupt"
                 )
-                report["format"], report["format_name"] = fmt, name
-                if fmt == "torch-zip" and "lightning_version" in report:
-                    report["format"], report["format_name"] = (
-                        "lightning",
-                        "PyTorch Lightning checkpoint (torch.save zip)",
-                    )
-                    report["findings"].append(
-                        finding(
-                            "lightning",
-                            "a Lightning checkpoint: the weights are under "
-                            "'state_dict', their keys prefixed by the "
-                            "LightningModule's attribute",
-                            "lightning",
-                        )
-                    )
-                if opts.check_crc:
-                    bad = check_crcs(zf)
-                    report["crc"] = "ok" if not bad else bad
-                    if bad:
-                        raise Unreadable(
-                            "CRC-32 mismatch: " + "; ".join(bad[:5]), "corrupt"
-                        )
-                return report
-        raise Unreadable(
-            "a zip archive, but not one that a model library writes: entries "
-            + ", ".join(list(raw)[:8])
-        )
+        return report
 
 
 # -- the legacy torch.save format (before 1.6): a sequence of pickles
@@ -2403,6 +2420,22 @@ def render(report):
     return "\n".join(lines)
 
 
+def command_report(path, model, list_all, check_crc):
+    """The report the command prints: the file's, compared with `model` if given,
+    or the reason it cannot be read."""
+    try:
+        report = inspect(path, list_all, check_crc)
+        if model:
+            report["comparison"] = compare_with_model(report, model)
+    except Unreadable as e:
+        return error_report(path, e)
+    except RecursionError:
+        return error_report(path, Unreadable("the file nests too deeply to read"))
+    report.pop("_named", None)
+    report.pop("_keys", None)
+    return report
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Tell what a model file or folder holds, without running it."
@@ -2427,20 +2460,10 @@ def main(argv=None):
         print(f"{args.path}: no such file or folder", file=sys.stderr)
         return 2
     try:
-        report = inspect(args.path, args.all, args.check_crc)
-        if args.model and report["ok"]:
-            report["comparison"] = compare_with_model(report, args.model)
+        report = command_report(args.path, args.model, args.all, args.check_crc)
     except ModelUnavailable as e:
         print(f"--model {args.model}: {e}", file=sys.stderr)
         return 2
-    except Unreadable as e:
-        report = error_report(args.path, e)
-    except RecursionError:
-        report = error_report(
-            args.path, Unreadable("the file nests too deeply to read")
-        )
-    report.pop("_named", None)
-    report.pop("_keys", None)
     text = json.dumps(report, indent=1, default=str) if args.json else render(report)
     try:
         print(text)
