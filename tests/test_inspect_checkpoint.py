@@ -241,6 +241,15 @@ def test_opcodes_and_new_dtypes(tmp_path):
     t = inspect(new)["tensors"]
     assert [x["dtype"] for x in t["list"]] == dtypes
     assert t["bytes"] == 3 * (2 + 1 + 2)
+    other = tmp_path / "meta-and-quantized.pt"
+    quantized = torch.quantize_per_tensor(torch.ones(4), 0.1, 0, torch.qint8)
+    torch.save({"meta": torch.empty(2, 3, device="meta"), "q": quantized}, other)
+    t = inspect(other)["tensors"]
+    assert [(x["dtype"], x["shape"], x["device"]) for x in t["list"]] == [
+        ("float32", [2, 3], "meta"),
+        ("qint8", [4], "cpu"),
+    ]
+    assert t["bytes"] == 4  # a meta tensor saves no data
 
 
 def test_dcp(torch_files):

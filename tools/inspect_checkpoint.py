@@ -297,8 +297,8 @@ class Tensor:
         return n
 
     @property
-    def nbytes(self):
-        return self.numel * self.itemsize
+    def nbytes(self):  # a meta tensor saves no data
+        return self.numel * self.itemsize if self.storage else 0
 
     @property
     def device(self):
@@ -340,6 +340,12 @@ def _rebuild_tensor(args):
     return Tensor(storage, offset, shape, stride, args[6] if len(args) > 6 else None)
 
 
+def _rebuild_meta_tensor(args):
+    # _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)
+    dtype, shape, stride = (list(args[:3]) + [None] * 3)[:3]
+    return Tensor(None, 0, shape, stride, dtype)
+
+
 def _rebuild_parameter(args):
     data = args[0] if args else None
     if isinstance(data, Tensor):
@@ -378,6 +384,9 @@ CALLS = {
     "torch._utils._rebuild_tensor": _rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": _rebuild_tensor,
     "torch._utils._rebuild_tensor_v3": _rebuild_tensor,
+    # (storage, offset, size, stride, quantizer params, ...): read like a tensor
+    "torch._utils._rebuild_qtensor": _rebuild_tensor,
+    "torch._utils._rebuild_meta_tensor_no_storage": _rebuild_meta_tensor,
     "torch._utils._rebuild_parameter": _rebuild_parameter,
     "torch._utils._rebuild_parameter_with_state": _rebuild_parameter,
     "torch._tensor._rebuild_from_type_v2": _rebuild_from_type,
