@@ -756,6 +756,8 @@ def test_model_comparison(torch_files, tmp_path):
         c = tool.compare_with_model(report, "mymodels:MyModel")
         report = inspect(torch_files["checkpoint"])
         nested = tool.compare_with_model(report, "mymodels:MyModel")
+        scripted = inspect(torch_files["torchscript"])
+        scripted = tool.compare_with_model(scripted, "mymodels:MyModel")
     finally:
         sys.path.remove(str(tmp_path))
     assert c["strip_prefix"] == "module."
@@ -768,6 +770,8 @@ def test_model_comparison(torch_files, tmp_path):
     assert 'k.removeprefix("module.")' in c["load_code"]
     assert nested["state_dict_in_file"] == "model"
     assert 'state_dict = checkpoint["model"]' in nested["load_code"]
+    assert scripted["missing"] == scripted["unexpected"] == []
+    assert "torch.jit.load(" in scripted["load_code"]
 
 
 def test_load_code_quotes_what_the_file_names(tmp_path):

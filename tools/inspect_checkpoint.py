@@ -1001,6 +1001,7 @@ def summarise_pickle(pk, list_all):
             for w, d, _ in dicts
         },
         "_keys": {w: keys for w, _, keys in dicts},
+        "_tensors": {n: (t.dtype, list(t.shape)) for n, t in named},
         "globals": globals_report(pk.globals),
         "pickle_protocol": pk.protocol,
         "findings": pickle_findings(pk, tensors)
@@ -1157,6 +1158,8 @@ def inspect_torchscript(path, opts, entries, zf):
     report = inspect_torch_zip(path, opts, entries, zf)
     code = sorted(k for k in entries if k.startswith("code/") and k.endswith(".py"))
     report["torchscript_code"] = code[:50]
+    # torch.jit.load(...).state_dict() names each tensor by its attribute path
+    report["_named"] = {"(top level)": report["_tensors"]}
     report["findings"].append(
         finding(
             "torchscript",
@@ -2440,8 +2443,8 @@ def command_report(path, model, list_all, check_crc):
         return error_report(path, e)
     except RecursionError:
         return error_report(path, Unreadable("the file nests too deeply to read"))
-    report.pop("_named", None)
-    report.pop("_keys", None)
+    for internal in ("_named", "_keys", "_tensors"):
+        report.pop(internal, None)
     return report
 
 
