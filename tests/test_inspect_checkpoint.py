@@ -217,6 +217,41 @@ def test_weights_only_verdicts_match_torch(torch_files):
     assert "weights_only_refuses" in {f["id"] for f in entire["findings"]}
 
 
+def test_allowed_globals_are_torchs():
+    """The tool's list is the installed torch's _get_allowed_globals, name for name."""
+    from torch._weights_only_unpickler import _get_allowed_globals
+
+    assert tool.WEIGHTS_ONLY_ALLOWED == set(_get_allowed_globals())
+
+
+def test_opcodes_and_new_dtypes(tmp_path):
+    """Protocol 4 opcodes that weights_only refuses; dtypes saved on untyped storage."""
+    import torch
+
+    p4 = tmp_path / "p4.pt"
+    torch.save({"w": torch.zeros(2)}, p4, pickle_protocol=4)
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported operand"):
+        torch.load(p4, weights_only=True)
+    r = inspect(p4)
+    assert r["globals"] and all(g["weights_only"] == "allowed" for g in r["globals"])
+    assert "weights_only_opcodes" in {f["id"] for f in r["findings"]}
+    dtypes = ["uint16", "float8_e4m3fn", "bfloat16"]
+    new = tmp_path / "dtypes.pt"
+    torch.save({d: torch.zeros(3, dtype=getattr(torch, d)) for d in dtypes}, new)
+    t = inspect(new)["tensors"]
+    assert [x["dtype"] for x in t["list"]] == dtypes
+    assert t["bytes"] == 3 * (2 + 1 + 2)
+    other = tmp_path / "meta-and-quantized.pt"
+    quantized = torch.quantize_per_tensor(torch.ones(4), 0.1, 0, torch.qint8)
+    torch.save({"meta": torch.empty(2, 3, device="meta"), "q": quantized}, other)
+    t = inspect(other)["tensors"]
+    assert [(x["dtype"], x["shape"], x["device"]) for x in t["list"]] == [
+        ("float32", [2, 3], "meta"),
+        ("qint8", [4], "cpu"),
+    ]
+    assert t["bytes"] == 4  # a meta tensor saves no data
+
+
 def test_dcp(torch_files):
     r = inspect(torch_files["dcp"])
     assert r["format"] == "dcp"
@@ -591,7 +626,48 @@ HOSTILE = {
     # a cycle: a list that holds itself
     "cycle": b"\x80\x02]q\x00h\x00a.",
     "garbage": os.urandom(4096),
+    # 300,000 APPENDs onto a called object: a copy per APPEND would be quadratic
+    "append-to-object": b"\x80\x02cfoo\nbar\n)R" + b"K\x00a" * 300_000 + b".",
+    # a dict key: 60 tuples, each holding the one before twice (2**60 paths to hash)
+    "hash-bomb": b"\x80\x02}K\x01K\x01\x86q\x000"
+    + b"".join(b"h%ch%c\x86q%c0" % (i, i, i + 1) for i in range(60))
+    + b"h\x3cK\x00s.",
+    # 200,000 lists inside each other, built without MARK
+    "deep-without-mark": b"\x80\x02" + b"]" * 200_000 + b"a" * 199_999 + b".",
+    # a dict key: a tuple that names a 1 MB string 10,000 times (10 GB as text)
+    "huge-key": b"\x80\x02}X\x40\x42\x0f\x00"
+    + b"x" * 1_000_000
+    + b"q\x000("
+    + b"h\x00" * 10_000
+    + b"tK\x00s.",
+    # a tensor of 100,000 dimensions, rebuilt 1,000 times
+    "many-dimensions": b"\x80\x02(ctorch._utils\n_rebuild_tensor_v2\nq\x01"
+    + b"(NK\x00("
+    + b"K\x01" * 100_000
+    + b"tq\x02h\x02tq\x03"
+    + b"h\x01h\x03R" * 1_000
+    + b"l.",
+    # {"a": [D] * 300,000} where D = {"b": [E] * 300,000}: 9e10 paths to one dict
+    "optimizer-fan-out": b"\x80\x02}X\x01\x00\x00\x00a]("
+    + b"}X\x01\x00\x00\x00b]("
+    + b"}q\x01"
+    + b"h\x01" * 300_000
+    + b"esq\x02"
+    + b"h\x02" * 300_000
+    + b"es.",
 }
+
+
+def encrypted_zip(path):
+    """A torch-like zip whose data.pkl is marked encrypted: zipfile raises
+    RuntimeError for it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("archive/data.pkl", b"\x80\x02}.")
+    data = bytearray(buffer.getvalue())
+    data[data.find(b"PK\x03\x04") + 6] |= 1
+    data[data.find(b"PK\x01\x02") + 8] |= 1
+    path.write_bytes(bytes(data))
 
 
 def zip_bomb(path):
@@ -600,11 +676,13 @@ def zip_bomb(path):
         zf.writestr("archive/data.pkl", b"\x80\x02" + b"N" * 80_000_000 + b".")
 
 
-@pytest.mark.parametrize("name", [*HOSTILE, "zip-bomb"])
+@pytest.mark.parametrize("name", [*HOSTILE, "zip-bomb", "encrypted-zip"])
 def test_hostile_files(name, tmp_path):
     path = tmp_path / f"{name}.pt"
     if name == "zip-bomb":
         zip_bomb(path)
+    elif name == "encrypted-zip":
+        encrypted_zip(path)
     else:
         path.write_bytes(HOSTILE[name])
     start = time.perf_counter()
@@ -613,7 +691,15 @@ def test_hostile_files(name, tmp_path):
     assert "Traceback" not in result.stderr, result.stderr
     report = json.loads(result.stdout)
     assert elapsed < 10
-    if name in ("cycle", "memo-bomb"):  # each object is visited once
+    # each object is visited once
+    if name in (
+        "cycle",
+        "memo-bomb",
+        "append-to-object",
+        "huge-key",
+        "optimizer-fan-out",
+        "hash-bomb",
+    ):
         assert result.returncode == 0 and report["format"] == "pickle"
     else:
         assert result.returncode == 1, report
@@ -670,6 +756,8 @@ def test_model_comparison(torch_files, tmp_path):
         c = tool.compare_with_model(report, "mymodels:MyModel")
         report = inspect(torch_files["checkpoint"])
         nested = tool.compare_with_model(report, "mymodels:MyModel")
+        scripted = inspect(torch_files["torchscript"])
+        scripted = tool.compare_with_model(scripted, "mymodels:MyModel")
     finally:
         sys.path.remove(str(tmp_path))
     assert c["strip_prefix"] == "module."
@@ -682,6 +770,28 @@ def test_model_comparison(torch_files, tmp_path):
     assert 'k.removeprefix("module.")' in c["load_code"]
     assert nested["state_dict_in_file"] == "model"
     assert 'state_dict = checkpoint["model"]' in nested["load_code"]
+    assert scripted["missing"] == scripted["unexpected"] == []
+    assert "torch.jit.load(" in scripted["load_code"]
+
+
+def test_load_code_quotes_what_the_file_names(tmp_path):
+    """A key chosen to close the string in the printed load code stays a string."""
+    import ast
+
+    import torch
+
+    key = 'x"]; import os; os.system("echo owned"); y = checkpoint["'
+    path = tmp_path / 'a "quoted" name.pt'
+    torch.save({key: tiny_model().state_dict()}, path)
+    code = tool.load_code(inspect(path), "mymodels:MyModel", key, "", False)
+    tree = ast.parse(code)
+    assert not any(
+        isinstance(node, ast.Import) and node.names[0].name == "os"
+        for node in ast.walk(tree)
+    )
+    subscripts = [n.slice.value for n in ast.walk(tree) if isinstance(n, ast.Subscript)]
+    assert subscripts == [key]
+    assert str(path) in [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
 
 
 def test_finding_pages_exist():

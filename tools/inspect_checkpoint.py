@@ -45,6 +45,11 @@ MAX_OPCODES = 5_000_000
 MAX_NESTING = 10_000  # open MARKs at once
 MAX_ZIP_ENTRIES = 200_000
 MAX_WALK = 2_000_000  # objects visited while summarising
+MAX_DEPTH = 1_000  # levels of containers the summary descends
+MAX_DIMS = 64  # dimensions of one tensor
+MAX_LABEL = 200  # characters of one key or name taken from the file
+MAX_CENTRAL_DIRECTORY = MAX_ZIP_ENTRIES * 128  # bytes of the zip's list of entries
+MAX_NPY_HEADERS = 200  # arrays of an .npz whose header is read
 MAX_JSON_HEADER = 100 * 1024 * 1024  # safetensors' own limit
 MAX_LIST = 20  # shapes listed in the text output without --all
 
@@ -150,36 +155,54 @@ TORCH_DTYPES = {
 }  # fmt: skip
 
 # ---------------------------------------------------------------- weights_only
-# What torch.load(weights_only=True) accepts, as torch/_weights_only_unpickler.py
-# (_get_allowed_globals) lists it on PyTorch 2.6 and later; torch.serialization's
-# add_safe_globals can allow more.
-WEIGHTS_ONLY_ALLOWED = {
-    "collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter",
-    "torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device",
-    "_codecs.encode", "builtins.bytearray", "builtins.set", "builtins.complex",
-    "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
-    "torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine",
-    "torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
-    "torch._tensor._rebuild_from_type_v2",
-    "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
-    "torch._utils._rebuild_qtensor", "torch._utils._rebuild_tensor",
-    "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
-    "torch._utils._rebuild_sparse_tensor",
-    "torch._utils._rebuild_meta_tensor_no_storage",
-    "torch._utils._rebuild_nested_tensor", "torch._utils._rebuild_wrapper_subclass",
-    "torch._utils._rebuild_device_tensor_from_numpy",
-    "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+# What torch.load(weights_only=True) accepts by default: the names that
+# _get_allowed_globals in torch/_weights_only_unpickler.py returns on PyTorch 2.14.1
+# (torch.serialization.add_safe_globals can allow more), and the opcodes its
+# Unpickler.load handles (any other opcode fails with "Unsupported operand").
+_TENSOR_TYPES = ("BFloat16", "Bool", "Byte", "Char", "Double", "Float", "Half", "Int",
+                 "Long", "Short")  # fmt: skip
+_STORAGE_TYPES = _TENSOR_TYPES + ("ComplexDouble", "ComplexFloat")
+_QUANTIZED_STORAGE_TYPES = ("QInt32", "QInt8", "QUInt2x4", "QUInt4x2", "QUInt8")
+WEIGHTS_ONLY_ALLOWED = (
+    {
+        "collections.OrderedDict", "collections.Counter",
+        "torch.nn.parameter.Parameter", "torch.serialization._get_layout",
+        "torch.Size", "torch.Tensor", "torch.device", "_codecs.encode",
+        "builtins.bytearray", "builtins.set", "builtins.complex",
+        "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
+        "torch.per_tensor_affine", "torch.per_tensor_symmetric",
+        "torch.per_channel_affine", "torch.per_channel_symmetric",
+        "torch.per_channel_affine_float_qparams", "torch.bcomplex32",
+        "torch._tensor._rebuild_from_type_v2",
+        "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+        "torch._utils._rebuild_qtensor", "torch._utils._rebuild_tensor",
+        "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+        "torch._utils._rebuild_sparse_tensor",
+        "torch._utils._rebuild_meta_tensor_no_storage",
+        "torch._utils._rebuild_nested_tensor", "torch._utils._rebuild_wrapper_subclass",
+        "torch._utils._rebuild_device_tensor_from_numpy",
+        "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+    }
+    | {f"torch.{dtype}" for dtype in TORCH_DTYPES}
+    | {f"torch.{t}Tensor" for t in _TENSOR_TYPES}
+    | {f"torch.cuda.{t}Tensor" for t in _TENSOR_TYPES}
+    | {f"torch.sparse.{t}Tensor" for t in _TENSOR_TYPES if t != "Bool"}
+    | {f"torch.cuda.sparse.{t}Tensor" for t in _TENSOR_TYPES if t != "Bool"}
+    | {f"torch.{t}Storage" for t in _STORAGE_TYPES + _QUANTIZED_STORAGE_TYPES}
+    | {f"torch.cuda.{t}Storage" for t in _STORAGE_TYPES}
+)  # fmt: skip
+WEIGHTS_ONLY_OPCODES = {
+    "GLOBAL", "NEWOBJ", "REDUCE", "BUILD", "APPEND", "APPENDS", "SETITEM", "SETITEMS",
+    "MARK", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "NONE", "NEWFALSE", "NEWTRUE",
+    "EMPTY_TUPLE", "EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET", "BININT", "BININT1",
+    "BININT2", "BINFLOAT", "BINUNICODE", "SHORT_BINSTRING", "BINPERSID", "BINGET",
+    "LONG_BINGET", "BINPUT", "LONG_BINPUT", "LONG1", "PROTO", "STOP",
 }  # fmt: skip
 
 
 def weights_only_allows(name):
     """Whether torch.load(weights_only=True) accepts the global `name` by default."""
-    if name in WEIGHTS_ONLY_ALLOWED:
-        return True
-    module, _, short = name.rpartition(".")
-    if module == "torch" and (short in TORCH_DTYPES or short.endswith("Storage")):
-        return True
-    return module in ("torch", "torch.cuda") and short.endswith("Tensor")
+    return name in WEIGHTS_ONLY_ALLOWED
 
 
 # ---------------------------------------------------------------- symbolic pickle
@@ -195,6 +218,30 @@ class Global:
         return self.name
 
 
+def label(value):
+    """A short, bounded text for a key or name taken from the file: str() of a tuple
+    that repeats one large string a million times would take terabytes."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**30 else "<a very large int>"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, str):
+        return value if len(value) <= MAX_LABEL else value[: MAX_LABEL - 3] + "..."
+    if isinstance(value, (Global, Call)):
+        return label(value.name)
+    if isinstance(value, TupleKey):
+        return "<tuple>"
+    return f"<{type(value).__name__}>"
+
+
+def _size(value):
+    """A tensor size or offset: an int in 0 .. 2**63 - 1, else 0 (damaged)."""
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    return value if ok and 0 <= value < 2**63 else 0
+
+
 class Storage:
     """A storage that a persistent id names: its key, dtype, device and size."""
 
@@ -207,8 +254,8 @@ class Storage:
             else ""
         )
         self.dtype, self.itemsize = STORAGE_DTYPES.get(name, ("unknown", 1))
-        self.key, self.device = str(key), str(device)
-        self.numel = numel if isinstance(numel, int) else 0
+        self.key, self.device = label(key), label(device)
+        self.numel = _size(numel)
 
     @property
     def nbytes(self):
@@ -218,15 +265,29 @@ class Storage:
 class Tensor:
     """A tensor as the pickle describes it: nothing of its data is read."""
 
-    __slots__ = ("storage", "offset", "shape", "stride", "parameter", "dtype")
+    __slots__ = (
+        "storage",
+        "offset",
+        "shape",
+        "stride",
+        "parameter",
+        "dtype",
+        "itemsize",
+    )
 
-    def __init__(self, storage, offset, shape, stride):
+    def __init__(self, storage, offset, shape, stride, dtype=None):
         self.storage = storage if isinstance(storage, Storage) else None
-        self.offset = offset if isinstance(offset, int) else 0
-        self.shape = tuple(s if isinstance(s, int) else 0 for s in _as_tuple(shape))
-        self.stride = tuple(s if isinstance(s, int) else 0 for s in _as_tuple(stride))
+        self.offset = _size(offset)
+        self.shape = _dims(shape)
+        self.stride = _dims(stride)
         self.parameter = False
         self.dtype = self.storage.dtype if self.storage else "unknown"
+        self.itemsize = self.storage.itemsize if self.storage else 0
+        # _rebuild_tensor_v3 names the dtype of a tensor whose storage is untyped
+        # (uint16, float8, ...): its storage then counts bytes.
+        name = dtype.name.removeprefix("torch.") if isinstance(dtype, Global) else None
+        if name in ITEMSIZE:
+            self.dtype, self.itemsize = name, ITEMSIZE[name]
 
     @property
     def numel(self):
@@ -236,8 +297,8 @@ class Tensor:
         return n
 
     @property
-    def nbytes(self):
-        return self.numel * (self.storage.itemsize if self.storage else 0)
+    def nbytes(self):  # a meta tensor saves no data
+        return self.numel * self.itemsize if self.storage else 0
 
     @property
     def device(self):
@@ -263,8 +324,26 @@ def _as_tuple(value):
     return value if isinstance(value, (tuple, list)) else ()
 
 
+def _dims(value):
+    """A shape or stride: a tuple of sizes, at most MAX_DIMS of them."""
+    sizes = _as_tuple(value)
+    if len(sizes) > MAX_DIMS:
+        raise Unreadable(
+            f"a tensor with {len(sizes):,} dimensions: the file is damaged"
+        )
+    return tuple(_size(s) for s in sizes)
+
+
 def _rebuild_tensor(args):
-    return Tensor(*(list(args) + [None] * 4)[:4])
+    # (storage, offset, size, stride, ...); _rebuild_tensor_v3 adds the dtype 7th
+    storage, offset, shape, stride = (list(args[:4]) + [None] * 4)[:4]
+    return Tensor(storage, offset, shape, stride, args[6] if len(args) > 6 else None)
+
+
+def _rebuild_meta_tensor(args):
+    # _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)
+    dtype, shape, stride = (list(args[:3]) + [None] * 3)[:3]
+    return Tensor(None, 0, shape, stride, dtype)
 
 
 def _rebuild_parameter(args):
@@ -289,11 +368,15 @@ def _ordered_dict(args):
 
 
 def _torch_size(args):
-    return tuple(args[0]) if args and isinstance(args[0], (tuple, list)) else ()
+    # no copy of a long list: a million torch.Size calls on one list stay cheap
+    sizes = args[0] if args else ()
+    if isinstance(sizes, list):
+        sizes = tuple(sizes[: MAX_DIMS + 1])
+    return sizes if isinstance(sizes, tuple) else ()
 
 
 def _device(args):
-    return f"device({':'.join(str(a) for a in args)})"
+    return f"device({':'.join(label(a) for a in args[:2])})"
 
 
 # Callables whose result the inspector builds itself, by their name: none is imported.
@@ -301,6 +384,9 @@ CALLS = {
     "torch._utils._rebuild_tensor": _rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": _rebuild_tensor,
     "torch._utils._rebuild_tensor_v3": _rebuild_tensor,
+    # (storage, offset, size, stride, quantizer params, ...): read like a tensor
+    "torch._utils._rebuild_qtensor": _rebuild_tensor,
+    "torch._utils._rebuild_meta_tensor_no_storage": _rebuild_meta_tensor,
     "torch._utils._rebuild_parameter": _rebuild_parameter,
     "torch._utils._rebuild_parameter_with_state": _rebuild_parameter,
     "torch._tensor._rebuild_from_type_v2": _rebuild_from_type,
@@ -333,7 +419,8 @@ GETS = {"GET", "BINGET", "LONG_BINGET"}
 
 
 class PickleReport:
-    """What reading one pickle found: its object, the globals it names, its protocol."""
+    """What reading one pickle found: its object, the globals it names, its protocol,
+    and the names of the opcodes it uses."""
 
     def __init__(self, value, globals_, protocol, opcodes):
         self.value, self.globals, self.protocol, self.opcodes = (
@@ -359,7 +446,7 @@ def read_pickle(data, persistent_load=None):
     record each global, call nothing. Returns a PickleReport; raises Unreadable."""
     stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     stack, marks, memo = [], [], {}
-    globals_ = Counter()
+    globals_, opcodes = Counter(), set()
     protocol, count = 0, 0
 
     def pop_mark():
@@ -383,6 +470,7 @@ def read_pickle(data, persistent_load=None):
                     f"the pickle has over {MAX_OPCODES:,} opcodes: not read"
                 )
             name = op.name
+            opcodes.add(name)
             if name in VALUES:  # the most common opcodes first: plain values
                 stack.append(CONSTANTS[name] if name in CONSTANTS else arg)
             elif name in PUTS:
@@ -395,10 +483,12 @@ def read_pickle(data, persistent_load=None):
                 stack.append(memo[arg])
             elif name == "PROTO":
                 protocol = arg
-            elif name in ("FRAME", "NEXT_BUFFER", "READONLY_BUFFER"):
+            elif name in ("FRAME", "READONLY_BUFFER"):
                 pass
+            elif name == "NEXT_BUFFER":  # an out-of-band buffer torch never writes
+                stack.append(Call(Global("(out-of-band buffer)"), ()))
             elif name == "STOP":
-                return PickleReport(pop(), globals_, protocol, count)
+                return PickleReport(pop(), globals_, protocol, opcodes)
             elif name == "MARK":
                 marks.append(len(stack))
                 if len(marks) > MAX_NESTING:
@@ -415,7 +505,7 @@ def read_pickle(data, persistent_load=None):
                     stack.append(g)
             elif name == "STACK_GLOBAL":
                 short, module = pop(), pop()
-                g = Global(f"{module}.{short}")
+                g = Global(f"{label(module)}.{label(short)}")
                 globals_[g.name] += 1
                 stack.append(g)
             elif name in ("REDUCE", "NEWOBJ", "NEWOBJ_EX", "OBJ"):
@@ -481,20 +571,6 @@ def read_pickle(data, persistent_load=None):
             elif name == "SETITEMS":
                 items = pop_mark()
                 _set_items(stack[-1] if stack else None, items)
-            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                if not stack:
-                    raise Unreadable("the pickle is malformed (PUT on an empty stack)")
-                memo[arg] = stack[-1]
-            elif name == "MEMOIZE":
-                if not stack:
-                    raise Unreadable(
-                        "the pickle is malformed (MEMOIZE on an empty stack)"
-                    )
-                memo[len(memo)] = stack[-1]
-            elif name in ("GET", "BINGET", "LONG_BINGET"):
-                if arg not in memo:
-                    raise Unreadable(f"the pickle is malformed (memo {arg} is not set)")
-                stack.append(memo[arg])
             elif name == "POP":
                 pop()
             elif name == "POP_MARK":
@@ -505,8 +581,6 @@ def read_pickle(data, persistent_load=None):
                 g = Global(f"copyreg.extension_{arg}")
                 globals_[g.name] += 1
                 stack.append(g)
-            elif name in ("NEWTRUE", "NEWFALSE", "NONE"):
-                stack.append({"NEWTRUE": True, "NEWFALSE": False, "NONE": None}[name])
             elif name == "BYTEARRAY8":
                 stack.append(Call(Global("builtins.bytearray"), (len(arg),)))
             else:  # a value: int, float, str, bytes, None, bool
@@ -528,34 +602,39 @@ def read_pickle(data, persistent_load=None):
 def _extend(target, items):
     if isinstance(target, list):
         target.extend(items)
-    elif isinstance(target, Call):
-        target.items = (target.items or []) + list(items)
+    elif isinstance(target, Call):  # in place: a copy per APPEND would be quadratic
+        target.items = target.items if target.items is not None else []
+        target.items.extend(items)
 
 
 def _set_items(target, items):
     if isinstance(target, Call):  # an OrderedDict subclass or another mapping
-        target.items = (target.items or []) + list(items)
+        _extend(target, items)
         return target
     if not isinstance(target, dict):
         return target
     for key, value in zip(items[::2], items[1::2], strict=False):
-        try:
-            target[key] = value
-        except TypeError:  # an unhashable key: keep it by its description
-            target[f"<{type(key).__name__} key>"] = value
+        if isinstance(key, (tuple, list, dict)):
+            # hashing a tuple walks it, and tuples that repeat each other can nest
+            # 2**60 paths in a few bytes: keep such a key by its identity
+            key = TupleKey()
+        target[key] = value
     return target
+
+
+class TupleKey:
+    """A dict key that was a tuple (or unhashable) in the file: not hashed."""
+
+    __slots__ = ()
 
 
 # ---------------------------------------------------------------- walking the object
 def walk_tensors(value):
     """Every tensor in `value` with its dotted name, each object visited once."""
     found, seen, visits = [], set(), 0
-    todo = [("", value)]
+    todo = [("", 0, value)]
     while todo:
-        prefix, obj = todo.pop()
-        visits += 1
-        if visits > MAX_WALK:
-            raise Unreadable(f"the pickle holds over {MAX_WALK:,} objects: stopped")
+        prefix, depth, obj = todo.pop()
         if isinstance(obj, Tensor):
             found.append((prefix, obj))
             continue
@@ -563,8 +642,17 @@ def walk_tensors(value):
             if id(obj) in seen:
                 continue
             seen.add(id(obj))
-        for key, child in reversed(list(_children(obj))):
-            todo.append((f"{prefix}.{key}" if prefix else str(key), child))
+        if depth > MAX_DEPTH:
+            raise Unreadable(
+                f"the pickle nests over {MAX_DEPTH:,} levels deep: stopped"
+            )
+        children = list(_children(obj))
+        visits += len(children)  # counted when queued: the queue stays bounded too
+        if visits > MAX_WALK:
+            raise Unreadable(f"the pickle holds over {MAX_WALK:,} objects: stopped")
+        for key, child in reversed(children):
+            name = f"{prefix}.{label(key)}" if prefix else label(key)
+            todo.append((name[: MAX_LABEL * 5], depth + 1, child))
     return found
 
 
@@ -595,6 +683,8 @@ def describe(value):
     """One short line for a value: what it is, not all of it."""
     if isinstance(value, Tensor):
         return f"tensor {value.dtype} {list(value.shape)} on {value.device}"
+    if isinstance(value, dict) and len(value) > 100_000:
+        return f"dict with {len(value):,} keys"
     if isinstance(value, dict):
         tensors = sum(1 for v in value.values() if isinstance(v, Tensor))
         if value and tensors == len(value):
@@ -607,25 +697,23 @@ def describe(value):
     if isinstance(value, tuple):
         return f"tuple of {len(value)}"
     if isinstance(value, Call):
-        return f"object {value.name}"
+        return f"object {label(value.name)}"
     if isinstance(value, Global):
-        return f"global {value.name}"
+        return f"global {label(value.name)}"
     if isinstance(value, (bytes, bytearray)):
         return f"bytes ({len(value)})"
     if isinstance(value, str):
         return repr(value if len(value) <= 60 else value[:57] + "...")
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return repr(value)
+    return label(value)
 
 
 def structure(value):
     """The top level of the object: its keys (or its kind) and a line for each."""
     if isinstance(value, dict):
-        return {str(k): describe(v) for k, v in list(value.items())[:200]}
+        return {label(k): describe(v) for k, v in list(value.items())[:200]}
     if isinstance(value, Call) and isinstance(value.state, dict):
-        return {"(object)": value.name} | {
-            str(k): describe(v) for k, v in list(value.state.items())[:200]
+        return {"(object)": label(value.name)} | {
+            label(k): describe(v) for k, v in list(value.state.items())[:200]
         }
     return {"(value)": describe(value)}
 
@@ -711,49 +799,52 @@ def optimizer_kind(group, state_keys):
     return "unknown"
 
 
-def find_optimizers(value, path=""):
-    """Optimizer state_dicts ({'state': ..., 'param_groups': [...]}) near the top."""
-    found = []
-    items = value.items() if isinstance(value, dict) else ()
-    if (
-        isinstance(value, dict)
-        and "state" in value
-        and isinstance(value.get("param_groups"), list)
-    ):
-        state = value["state"] if isinstance(value["state"], dict) else {}
-        keys = set()
-        for per_param in state.values():
-            if isinstance(per_param, dict):
-                keys |= {str(k) for k in per_param}
-        groups = value["param_groups"]
-        first = groups[0] if groups and isinstance(groups[0], dict) else {}
-        kind = optimizer_kind({str(k): v for k, v in first.items()}, keys)
-        hyper = {}
-        if groups and isinstance(groups[0], dict):
-            hyper = {
-                str(k): v
-                for k, v in groups[0].items()
-                if isinstance(v, (int, float, str, bool)) and k != "params"
-            }
-        found.append(
-            {
-                "path": path or "(top level)",
-                "kind": kind,
-                "state_keys": sorted(keys),
-                "parameters_with_state": len(state),
-                "param_groups": len(groups),
-                "hyperparameters": hyper,
-            }
-        )
-        return found
-    for key, child in list(items)[:200]:
-        if isinstance(child, (dict, list)) and path.count(".") < 3:
-            for i, c in (
-                enumerate(child) if isinstance(child, list) else [(None, child)]
-            ):
-                sub = f"{path}.{key}" if path else str(key)
-                found += find_optimizers(c, sub if i is None else f"{sub}.{i}")
-    return found
+def find_optimizers(value):
+    """Optimizer state_dicts ({'state': ..., 'param_groups': [...]}) in the top three
+    levels of the object, each dict looked at once."""
+    found, seen, looked = [], set(), 0
+    todo = [("", 0, value)]
+    while todo and looked < 100_000:
+        path, depth, obj = todo.pop()
+        looked += 1
+        if not isinstance(obj, dict) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if "state" in obj and isinstance(obj.get("param_groups"), list):
+            found.append(optimizer_summary(path or "(top level)", obj))
+        elif depth < 3:
+            for key, child in reversed(list(obj.items())[:200]):
+                sub = f"{path}.{label(key)}" if path else label(key)
+                items = enumerate(child[:200]) if isinstance(child, list) else ()
+                todo += [(f"{sub}.{i}", depth + 1, c) for i, c in reversed(list(items))]
+                todo.append((sub, depth + 1, child))
+    return sorted(found, key=lambda o: o["path"])
+
+
+def optimizer_summary(path, value):
+    """The class, state and hyperparameters of one optimizer state_dict."""
+    state = value["state"] if isinstance(value["state"], dict) else {}
+    keys = set()
+    for per_param in list(state.values())[:10_000]:
+        if isinstance(per_param, dict):
+            keys |= {label(k) for k in per_param}
+    groups = value["param_groups"]
+    first = groups[0] if groups and isinstance(groups[0], dict) else {}
+    first = {label(k): v for k, v in first.items()}
+    hyper = {
+        k: label(v) if isinstance(v, str) else v
+        for k, v in first.items()
+        if k != "params"
+        and (isinstance(v, (float, str, bool)) or isinstance(v, int) and abs(v) < 2**63)
+    }
+    return {
+        "path": path,
+        "kind": optimizer_kind(first, keys),
+        "state_keys": sorted(keys),
+        "parameters_with_state": len(state),
+        "param_groups": len(groups),
+        "hyperparameters": hyper,
+    }
 
 
 PREFIXES = [
@@ -768,28 +859,34 @@ PREFIXES = [
 
 
 def state_dicts(value):
-    """(where, keys) of each dict of tensors in the object: the state_dicts."""
+    """(keys, dict) of each dict of tensors in the object, the state_dicts; keys is
+    the tuple of keys that leads to it from the top level."""
     found = []
-    todo, seen = [("", value)], set()
+    todo, seen = [((), value)], set()
     while todo and len(seen) < 10_000:
-        path, obj = todo.pop()
-        if not isinstance(obj, dict) or id(obj) in seen:
+        keys, obj = todo.pop()
+        if not isinstance(obj, dict) or id(obj) in seen or len(keys) > MAX_DEPTH:
             continue
         seen.add(id(obj))
-        tensors = [str(k) for k, v in obj.items() if isinstance(v, Tensor)]
-        if tensors and len(tensors) == len(obj):
-            found.append((path or "(top level)", obj))
+        tensors = sum(1 for v in obj.values() if isinstance(v, Tensor))
+        if tensors and tensors == len(obj):
+            found.append((keys, obj))
             continue
         for k, v in list(obj.items())[:1000]:
-            if isinstance(v, dict) and str(k) != "state":
-                todo.append((f"{path}.{k}" if path else str(k), v))
-    return sorted(found, key=lambda item: item[0])
+            if isinstance(v, dict) and k != "state":
+                todo.append(((*keys, k), v))
+    return sorted(found, key=lambda item: where_name(item[0]))
+
+
+def where_name(keys):
+    """Where a dict sits, for people: 'model', 'state_dict', '(top level)'."""
+    return ".".join(label(k) for k in keys) or "(top level)"
 
 
 def prefix_findings(dicts):
     findings = []
     for where, keys in dicts:
-        keys = [str(k) for k in keys]
+        keys = [k for k in keys if isinstance(k, str)]
         for prefix, page_name, why in PREFIXES:
             n = sum(1 for k in keys if k.startswith(prefix))
             if n and n == len(keys):
@@ -813,9 +910,21 @@ def globals_report(counter):
     ]
 
 
-def pickle_findings(pk, tensors, optimizers):
-    """Findings that follow from the pickle: unsafe globals, devices, bloat."""
+def pickle_findings(pk, tensors):
+    """Findings that follow from the pickle: unsafe globals and opcodes, devices,
+    bloat."""
     out = []
+    opcodes = sorted(pk.opcodes - WEIGHTS_ONLY_OPCODES)
+    if opcodes:
+        out.append(
+            finding(
+                "weights_only_opcodes",
+                "torch.load(weights_only=True) refuses the file's pickle opcodes "
+                f"{', '.join(opcodes)} ('Unsupported operand'): it was written with "
+                f"pickle protocol {pk.protocol} or by another tool than torch.save",
+                "weights_only",
+            )
+        )
     refused = [
         g["name"] for g in globals_report(pk.globals) if g["weights_only"] == "refused"
     ]
@@ -874,25 +983,33 @@ def pickle_findings(pk, tensors, optimizers):
 # ---------------------------------------------------------------- one pickle in a file
 def inspect_pickle_bytes(data, persistent_load, list_all):
     pk = read_pickle(data, persistent_load)
+    return summarise_pickle(pk, list_all), pk
+
+
+def summarise_pickle(pk, list_all):
+    """The report's parts that one pickle gives: structure, tensors, globals."""
     named = walk_tensors(pk.value)
     tensors = tensor_summary(named, list_all) if named else None
     optimizers = find_optimizers(pk.value)
-    dicts = state_dicts(pk.value)
+    dicts = [(where_name(keys), d, keys) for keys, d in state_dicts(pk.value)]
     report = {
         "structure": structure(pk.value),
         "tensors": tensors,
         "optimizers": optimizers,
         "_named": {
-            w: {str(k): (t.dtype, list(t.shape)) for k, t in d.items()}
-            for w, d in dicts
+            w: {label(k): (t.dtype, list(t.shape)) for k, t in d.items()}
+            for w, d, _ in dicts
         },
+        "_keys": {w: keys for w, _, keys in dicts},
+        "_tensors": {n: (t.dtype, list(t.shape)) for n, t in named},
         "globals": globals_report(pk.globals),
         "pickle_protocol": pk.protocol,
-        "findings": pickle_findings(pk, tensors, optimizers) + prefix_findings(dicts),
+        "findings": pickle_findings(pk, tensors)
+        + prefix_findings([(w, d) for w, d, _ in dicts]),
     }
     if isinstance(pk.value, dict) and "pytorch-lightning_version" in pk.value:
-        report["lightning_version"] = pk.value["pytorch-lightning_version"]
-    return report, pk
+        report["lightning_version"] = label(pk.value["pytorch-lightning_version"])
+    return report
 
 
 def storage_loader():
@@ -931,8 +1048,12 @@ def open_zip(path):
             "the file is cut off (an interrupted download or save)",
             "truncated",
         )
-    if end[4] > MAX_ZIP_ENTRIES:
-        raise Unreadable(f"the zip declares {end[4]:,} entries: not read")
+    # zipfile reads the whole central directory whatever count the end record
+    # declares: bound both.
+    if end[4] > MAX_ZIP_ENTRIES or end[5] > MAX_CENTRAL_DIRECTORY:
+        raise Unreadable(
+            f"the zip declares {end[4]:,} entries in {human(end[5])}: not read"
+        )
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
@@ -952,7 +1073,14 @@ def zip_member(zf, info, limit=MAX_PICKLE_BYTES):
         raise Unreadable(
             f"{info.filename} in the zip is damaged: {e}", "corrupt"
         ) from None
-    except (OSError, EOFError, zlib.error, NotImplementedError, ValueError) as e:
+    except (
+        OSError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        ValueError,
+        RuntimeError,  # an encrypted entry
+    ) as e:
         raise Unreadable(
             f"{info.filename} in the zip cannot be read: {e}", "corrupt"
         ) from None
@@ -966,7 +1094,15 @@ def check_crcs(zf):
             with zf.open(info) as f:
                 while f.read(1 << 20):
                     pass
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as e:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            zlib.error,
+            ValueError,
+            RuntimeError,
+            NotImplementedError,
+        ) as e:
             bad.append(f"{info.filename}: {e}")
     return bad
 
@@ -997,7 +1133,8 @@ def inspect_torch_zip(path, opts, entries, zf):
         "format_version": small.get(".format_version"),
         "byteorder": small.get(
             "byteorder",
-            "not recorded (an older torch): read in the loading machine's order",
+            "not recorded (torch before 2.1): torch.load reads it as little-endian "
+            "unless set_default_load_endianness says otherwise",
         ),
         "pickle_protocol": report.pop("pickle_protocol"),
     }
@@ -1021,6 +1158,8 @@ def inspect_torchscript(path, opts, entries, zf):
     report = inspect_torch_zip(path, opts, entries, zf)
     code = sorted(k for k in entries if k.startswith("code/") and k.endswith(".py"))
     report["torchscript_code"] = code[:50]
+    # torch.jit.load(...).state_dict() names each tensor by its attribute path
+    report["_named"] = {"(top level)": report["_tensors"]}
     report["findings"].append(
         finding(
             "torchscript",
@@ -1053,8 +1192,8 @@ def inspect_export(path, opts, entries, zf):
     for name, meta in (config.get("config") or {}).items():
         tm = meta.get("tensor_meta", {}) if isinstance(meta, dict) else {}
         sizes = [
-            s.get("as_int", 0) if isinstance(s, dict) else 0
-            for s in tm.get("sizes", [])
+            _size(s.get("as_int")) if isinstance(s, dict) else 0
+            for s in _dims_list(tm.get("sizes"))
         ]
         named.append(
             {"name": name, "dtype": _export_dtype(tm.get("dtype")), "shape": sizes}
@@ -1071,6 +1210,7 @@ def inspect_export(path, opts, entries, zf):
             "byteorder": _small(zf, entries, "byteorder"),
         },
         "globals": [],
+        "_named": {"(top level)": {t["name"]: (t["dtype"], t["shape"]) for t in named}},
         "findings": [
             finding(
                 "export",
@@ -1098,6 +1238,12 @@ EXPORT_DTYPES = {
     12: "bool",
     13: "bfloat16",
 }
+
+
+def _dims_list(sizes):
+    if not isinstance(sizes, list) or len(sizes) > MAX_DIMS:
+        raise Unreadable("the program's weights config is damaged")
+    return sizes
 
 
 def _export_dtype(code):
@@ -1158,6 +1304,16 @@ ITEMSIZE = {
     "complex128": 16,
     "float8_e4m3fn": 1,
     "float8_e5m2": 1,
+    "float8_e4m3fnuz": 1,
+    "float8_e5m2fnuz": 1,
+    "float8_e8m0fnu": 1,
+    "float4_e2m1fn_x2": 1,
+    "complex32": 4,
+    "bits8": 1,
+    "bits16": 2,
+    "bits1x8": 1,
+    "bits2x4": 1,
+    "bits4x2": 1,
 }
 SAFETENSORS_DTYPES = {
     "F64": "float64",
@@ -1212,19 +1368,19 @@ def _json_member(zf, entries, name):
 
 
 def inspect_npz(path, opts, entries, zf):
-    arrays = []
-    for name, info in entries.items():
-        if name.endswith(".npy"):
-            head = (
-                zip_member(zf, info, 1 << 30)[:65536]
-                if info.file_size < 65536
-                else _zip_head(zf, info)
-            )
-            arrays.append({"name": name[:-4], **npy_header(head)})
+    names = [name for name in entries if name.endswith(".npy")]
+    arrays = [
+        {"name": name[:-4], **npy_header(_zip_head(zf, entries[name]))}
+        for name in names[:MAX_NPY_HEADERS]
+    ]
+    more = (
+        {"...": f"{len(names) - len(arrays):,} more arrays"}
+        if names[len(arrays) :]
+        else {}
+    )
     return {
-        "structure": {
-            a["name"]: f"array {a['dtype']} {a['shape']}" for a in arrays[:200]
-        },
+        "structure": {a["name"]: f"array {a['dtype']} {a['shape']}" for a in arrays}
+        | more,
         "tensors": None,
         "globals": [],
         "findings": [
@@ -1243,7 +1399,14 @@ def _zip_head(zf, info):
     try:
         with zf.open(info) as f:
             return f.read(65536)
-    except (zipfile.BadZipFile, OSError, zlib.error) as e:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        zlib.error,
+        RuntimeError,
+        NotImplementedError,
+    ) as e:
         raise Unreadable(
             f"{info.filename} in the zip is damaged: {e}", "corrupt"
         ) from None
@@ -1285,9 +1448,12 @@ def npy_header(head):
         raise Unreadable("the .npy header is damaged")
     descr = header.get("descr")
     dtype = "object" if descr == "|O" else str(descr)
+    shape = header.get("shape", ())
+    if not isinstance(shape, tuple) or len(shape) > MAX_DIMS:
+        raise Unreadable("the .npy header is damaged")
     return {
-        "dtype": dtype,
-        "shape": list(header.get("shape", ())),
+        "dtype": label(dtype),
+        "shape": [_size(n) for n in shape],
         "fortran_order": bool(header.get("fortran_order")),
     }
 
@@ -1307,37 +1473,62 @@ def inspect_npy(path, opts):
     }
 
 
+def inspect_torch_save_zip(path, opts, entries, zf):
+    """A torch.save zip; a Lightning checkpoint is one, with its version inside."""
+    report = inspect_torch_zip(path, opts, entries, zf)
+    if "lightning_version" in report:
+        report["format"] = "lightning"
+        report["format_name"] = "PyTorch Lightning checkpoint (torch.save zip)"
+        report["findings"].append(
+            finding(
+                "lightning",
+                "a Lightning checkpoint: the weights are under 'state_dict', their "
+                "keys prefixed by the LightningModule's attribute",
+                "lightning",
+            )
+        )
+    return report
+
+
 # Zip-based formats, told apart by the entries inside (first match wins).
+# Zip-based formats, told apart by the entries inside (first match wins). The last
+# column says which names the test and the reader see: the names inside the
+# archive's one folder (torch writes one), or the names as stored.
 ZIP_FORMATS = [
     (
         "torch-export",
         "torch.export program (.pt2)",
         lambda e: "archive_format" in e or "models/model.json" in e,
         inspect_export,
+        "inner",
     ),
     (
         "torchscript",
         "TorchScript archive (torch.jit.save)",
         lambda e: "constants.pkl" in e or any(k.startswith("code/") for k in e),
         inspect_torchscript,
+        "inner",
     ),
     (
         "torch-zip",
         "torch.save (zip, PyTorch 1.6 and later)",
         lambda e: "data.pkl" in e,
-        inspect_torch_zip,
+        inspect_torch_save_zip,
+        "inner",
     ),
     (
         "keras",
         "Keras 3 model (.keras)",
         lambda e: "metadata.json" in e and "config.json" in e,
         inspect_keras_zip,
+        "stored",
     ),
     (
         "numpy-npz",
         "NumPy .npz archive",
         lambda e: e and all(k.endswith(".npy") for k in e),
         inspect_npz,
+        "stored",
     ),
 ]
 
@@ -1345,43 +1536,26 @@ ZIP_FORMATS = [
 def inspect_zip(path, opts):
     zf = open_zip(path)
     with zf:
-        entries = zip_prefix_entries(zf)
-        raw = {i.filename: i for i in zf.infolist()}
-        for fmt, name, matches, inspect in ZIP_FORMATS:
-            if matches(entries if fmt not in ("keras", "numpy-npz") else raw):
-                report = inspect(
-                    path,
-                    opts,
-                    entries if fmt not in ("keras", "numpy-npz") else raw,
-                    zf,
+        names = {
+            "inner": zip_prefix_entries(zf),
+            "stored": {i.filename: i for i in zf.infolist()},
+        }
+        known = next((f for f in ZIP_FORMATS if f[2](names[f[4]])), None)
+        if known is None:
+            raise Unreadable(
+                "a zip archive, but not one that a model library writes: entries "
+                + ", ".join(list(names["stored"])[:8])
+            )
+        fmt, name, _, inspect, which = known
+        report = {"format": fmt, "format_name": name}
+        report |= inspect(path, opts, names[which], zf)
+        if opts.check_crc:
+            report["crc"] = check_crcs(zf) or "ok"
+            if report["crc"] != "ok":
+                raise Unreadable(
+                    "CRC-32 mismatch: " + "; ".join(report["crc"][:5]), "corrupt"
                 )
-                report["format"], report["format_name"] = fmt, name
-                if fmt == "torch-zip" and "lightning_version" in report:
-                    report["format"], report["format_name"] = (
-                        "lightning",
-                        "PyTorch Lightning checkpoint (torch.save zip)",
-                    )
-                    report["findings"].append(
-                        finding(
-                            "lightning",
-                            "a Lightning checkpoint: the weights are under "
-                            "'state_dict', their keys prefixed by the "
-                            "LightningModule's attribute",
-                            "lightning",
-                        )
-                    )
-                if opts.check_crc:
-                    bad = check_crcs(zf)
-                    report["crc"] = "ok" if not bad else bad
-                    if bad:
-                        raise Unreadable(
-                            "CRC-32 mismatch: " + "; ".join(bad[:5]), "corrupt"
-                        )
-                return report
-        raise Unreadable(
-            "a zip archive, but not one that a model library writes: entries "
-            + ", ".join(list(raw)[:8])
-        )
+        return report
 
 
 # -- the legacy torch.save format (before 1.6): a sequence of pickles
@@ -1390,21 +1564,24 @@ LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
 def inspect_legacy_or_pickle(path, opts):
     size = os.path.getsize(path)
+    too_large = Unreadable(
+        f"a pickle larger than {MAX_PICKLE_BYTES // 2**20} MB: not read"
+    )
     with open(path, "rb") as f:
-        data = (
-            _limited_bytes(f, MAX_PICKLE_BYTES, "the pickle")
-            if size <= MAX_PICKLE_BYTES
-            else f.read(MAX_PICKLE_BYTES)
-        )
-    stream = io.BytesIO(data)
-    first = read_pickle(stream)
+        stream = io.BytesIO(f.read(MAX_PICKLE_BYTES))
+    try:
+        first = read_pickle(stream)
+    except Unreadable:
+        if size > MAX_PICKLE_BYTES:
+            raise too_large from None
+        raise
     if first.value == LEGACY_MAGIC:
         version = read_pickle(stream).value
         sys_info = read_pickle(stream).value
         report, pk = inspect_pickle_bytes(stream, storage_loader(), opts.all)
         little = sys_info.get("little_endian") if isinstance(sys_info, dict) else None
         report["serialization"] = {
-            "legacy_protocol_version": version,
+            "legacy_protocol_version": version if _size(version) else label(version),
             "byteorder": "little"
             if little
             else "big"
@@ -1426,10 +1603,8 @@ def inspect_legacy_or_pickle(path, opts):
         )
         return report
     if size > MAX_PICKLE_BYTES:
-        raise Unreadable(
-            f"a pickle larger than {MAX_PICKLE_BYTES // 2**20} MB: not read"
-        )
-    report, pk = inspect_pickle_bytes(data, None, opts.all)
+        raise too_large
+    report = summarise_pickle(first, opts.all)
     report["format"], report["format_name"] = (
         "pickle",
         "plain pickle (pickle.dump, not torch.save)",
@@ -1438,8 +1613,9 @@ def inspect_legacy_or_pickle(path, opts):
     report["findings"].append(
         finding(
             "pickle",
-            "a plain pickle: pickle.load runs any code it holds; torch.load refuses "
-            "it with weights_only=True unless it holds only plain values",
+            "a plain pickle, not a torch.save file: torch.load fails on it "
+            "('Invalid magic number'), and with weights_only=False it runs the "
+            "pickle before it fails; pickle.load runs any code it holds",
             "safety",
         )
     )
@@ -1497,7 +1673,7 @@ def inspect_safetensors(path, opts):
                 "dtype": SAFETENSORS_DTYPES.get(
                     meta.get("dtype"), str(meta.get("dtype"))
                 ),
-                "shape": list(meta.get("shape") or []),
+                "shape": _safetensors_shape(name, meta.get("shape")),
             }
         )
     if 8 + n + end > size:
@@ -1524,6 +1700,16 @@ def inspect_safetensors(path, opts):
         "(top level)": {t["name"]: (t["dtype"], t["shape"]) for t in named}
     }
     return report
+
+
+def _safetensors_shape(name, shape):
+    ok = isinstance(shape, list) and len(shape) <= MAX_DIMS
+    if not ok or any(_size(n) != n for n in shape):
+        raise Unreadable(
+            f"the safetensors header gives {label(name)!r} a damaged shape",
+            "safetensors_header",
+        )
+    return shape
 
 
 # -- what is not a checkpoint at all
@@ -1618,8 +1804,8 @@ FILE_FORMATS = [
         lambda h, p: h[:1] == b"\x80" and 1 <= h[1:2][0] <= 5 if len(h) > 1 else False,
         inspect_legacy_or_pickle,
     ),
-    (
-        lambda h, p: h[:1] in (b"(", b"}", b"]"),  # protocol 0 and 1 pickles
+    (  # protocol 0 and 1 pickles: a MARK, a dict, a list, or a GLOBAL "c"
+        lambda h, p: h[:1] in (b"(", b"}", b"]") or re.match(rb"c[\w.]+\n\w", h),
         inspect_legacy_or_pickle,
     ),
 ]
@@ -1890,17 +2076,15 @@ def inspect_dcp(path, opts):
             size = entry.state.get("size")
             named.append(
                 {
-                    "name": str(key),
+                    "name": label(key),
                     "dtype": dtype.name.removeprefix("torch.")
                     if isinstance(dtype, Global)
                     else "unknown",
-                    "shape": list(_as_tuple(size))
-                    if not isinstance(size, tuple)
-                    else list(size),
+                    "shape": list(_dims(size)),
                 }
             )
         else:
-            named.append({"name": str(key), "dtype": "(not a tensor)", "shape": []})
+            named.append({"name": label(key), "dtype": "(not a tensor)", "shape": []})
     tensors = [t for t in named if t["dtype"] != "(not a tensor)"]
     return {
         "structure": {".metadata": f"{len(named)} keys"}
@@ -1926,17 +2110,27 @@ def inspect_dcp(path, opts):
 
 
 # ---------------------------------------------------------------- --model
+class ModelUnavailable(Exception):
+    """--model names a class that cannot be imported or built."""
+
+
 def compare_with_model(report, spec):
     """Build MODULE:CLASS on the meta device; compare its state_dict with the file's."""
     import importlib
 
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise ModelUnavailable("needs torch, which is not installed here") from None
 
     module_name, _, class_name = spec.partition(":")
     sys.path.insert(0, os.getcwd())
-    cls = getattr(importlib.import_module(module_name), class_name)
-    with torch.device("meta"):
-        model = cls()
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+        with torch.device("meta"):
+            model = cls()
+    except Exception as e:  # your module's own error: say it, not a traceback
+        raise ModelUnavailable(f"{type(e).__name__}: {e}") from None
     expected = {
         k: (str(v.dtype).removeprefix("torch."), list(v.shape))
         for k, v in model.state_dict().items()
@@ -2021,39 +2215,49 @@ def _file_state_dict(report):
     return where, lists[where]
 
 
+# How each format gives its state_dict: the import and the lines that read it
+# (PATH is the file's path, as a Python string).
+TORCH_LOAD = "checkpoint = torch.load(PATH{device}, weights_only=True)"
+STATE_DICT_READERS = {
+    "torch-zip": ("import torch", TORCH_LOAD),
+    "torch-legacy": ("import torch", TORCH_LOAD),
+    "lightning": ("import torch", TORCH_LOAD),
+    "torchscript": (
+        "import torch",
+        'checkpoint = torch.jit.load(PATH, map_location="cpu").state_dict()',
+    ),
+    "torch-export": ("import torch", "checkpoint = torch.export.load(PATH).state_dict"),
+    "safetensors": (
+        "from safetensors.torch import load_file",
+        "checkpoint = load_file(PATH)",
+    ),
+}
+
+
 def load_code(report, spec, where, strip, partial):
+    """The lines that load this file into MODULE:CLASS, as text to copy."""
     module_name, _, class_name = spec.partition(":")
     fmt = report["format"]
-    lines = [f"from {module_name} import {class_name}", "", f"model = {class_name}()"]
-    if fmt in FOLDER_HINTS:
-        return f"# {FOLDER_HINTS[fmt]}"
-    if fmt in ("safetensors",):
-        lines[:0] = ["from safetensors.torch import load_file"]
-        lines.append(f'state_dict = load_file("{report["path"]}")')
-    else:
-        lines[:0] = ["import torch"]
-        device = (
-            ', map_location="cpu"'
-            if any(
-                d.startswith("cuda")
-                for d in (report.get("tensors") or {}).get("devices", {})
-            )
-            else ""
-        )
-        lines.append(
-            f'checkpoint = torch.load("{report["path"]}"{device}, weights_only=True)'
-        )
-        keys = (
-            "".join(f'["{k}"]' for k in where.split("."))
-            if where and where != "(top level)"
-            else ""
-        )
-        lines.append(f"state_dict = checkpoint{keys}")
+    if fmt not in STATE_DICT_READERS:
+        return f"# {FOLDER_HINTS.get(fmt, 'no torch state_dict in this file')}"
+    devices = (report.get("tensors") or {}).get("devices", {})
+    device = (
+        ', map_location="cpu"' if any(d.startswith("cuda") for d in devices) else ""
+    )
+    imports, read = STATE_DICT_READERS[fmt]
+    keys = (report.get("_keys") or {}).get(where, ())
+    lines = [
+        imports,
+        f"from {module_name} import {class_name}",
+        "",
+        f"model = {class_name}()",
+        read.replace("PATH", _python_literal(report["path"])).format(device=device),
+        "state_dict = checkpoint" + "".join(f"[{_python_literal(k)}]" for k in keys),
+    ]
     if strip:
         lines.append(
-            "state_dict = {"
-            f'k.removeprefix("{strip}"): v for k, v in state_dict.items()'
-            "}"
+            f"state_dict = {{k.removeprefix({_python_literal(strip)}): v "
+            "for k, v in state_dict.items()}"
         )
     if partial:
         lines.append(
@@ -2064,6 +2268,11 @@ def load_code(report, spec, where, strip, partial):
     else:
         lines.append("model.load_state_dict(state_dict)")
     return "\n".join(lines)
+
+
+def _python_literal(value):
+    """A key or a path as Python source, quotes and backslashes escaped."""
+    return json.dumps(value) if isinstance(value, str) else label(value)
 
 
 # ---------------------------------------------------------------- the whole report
@@ -2114,6 +2323,8 @@ def error_report(path, error):
 
 
 def human(n):
+    if n >= 1000**5:  # a size no file has: a damaged header
+        return "over 1,000 TB"
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if n < 1000 or unit == "TB":
             return f"{n:,} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -2221,6 +2432,22 @@ def render(report):
     return "\n".join(lines)
 
 
+def command_report(path, model, list_all, check_crc):
+    """The report the command prints: the file's, compared with `model` if given,
+    or the reason it cannot be read."""
+    try:
+        report = inspect(path, list_all, check_crc)
+        if model:
+            report["comparison"] = compare_with_model(report, model)
+    except Unreadable as e:
+        return error_report(path, e)
+    except RecursionError:
+        return error_report(path, Unreadable("the file nests too deeply to read"))
+    for internal in ("_named", "_keys", "_tensors"):
+        report.pop(internal, None)
+    return report
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Tell what a model file or folder holds, without running it."
@@ -2245,16 +2472,10 @@ def main(argv=None):
         print(f"{args.path}: no such file or folder", file=sys.stderr)
         return 2
     try:
-        report = inspect(args.path, args.all, args.check_crc)
-        if args.model:
-            report["comparison"] = compare_with_model(report, args.model)
-    except Unreadable as e:
-        report = error_report(args.path, e)
-    except RecursionError:
-        report = error_report(
-            args.path, Unreadable("the file nests too deeply to read")
-        )
-    report.pop("_named", None)
+        report = command_report(args.path, args.model, args.all, args.check_crc)
+    except ModelUnavailable as e:
+        print(f"--model {args.model}: {e}", file=sys.stderr)
+        return 2
     text = json.dumps(report, indent=1, default=str) if args.json else render(report)
     try:
         print(text)
