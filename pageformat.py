@@ -221,9 +221,21 @@ def sections(script_text):
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# The line DeepSpeed logs when transformers or accelerate import it, where it is
+# installed and finds no GPU: not the script's output, and absent where it is not.
+DEEPSPEED_LOG = re.compile(
+    r"^\[[\d-]+ [\d:,]+\] \[(?:INFO|WARNING)\] \[real_accelerator\.py:\d+:"
+)
+
+
 def normalize(text):
-    """Text as compared with a page's quote: no ANSI codes, no trailing spaces."""
-    return "\n".join(line.rstrip() for line in ANSI.sub("", text).splitlines())
+    """Text as compared with a page's quote: no ANSI codes, no trailing spaces, no
+    DeepSpeed accelerator log line."""
+    return "\n".join(
+        line.rstrip()
+        for line in ANSI.sub("", text).splitlines()
+        if not DEEPSPEED_LOG.match(line)
+    )
 
 
 def quote_pattern(quote):

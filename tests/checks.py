@@ -135,6 +135,24 @@ def unused_examples(examples, pages, root=ROOT, nav=""):
     return problems
 
 
+def unlinked_tools(tools, pages, root=ROOT):
+    """Tools (tools/*.py) that no page links for download. A tool is not shown whole
+    on a page, as an example is: its page quotes its output and links it."""
+    problems = []
+    for tool in tools:
+        linked = any(
+            f"]({'../' * (len(p.relative_to(Path(root) / 'docs').parts) - 1)}{tool})"
+            in p.read_text()
+            for p in pages
+        )
+        if not linked:
+            problems.append(
+                f"{tool}: no page links it for download: add [download it]({tool}) "
+                "to the page that quotes its output"
+            )
+    return problems
+
+
 def output_mismatch(block, printed):
     """One line when the output block no longer matches what its script printed."""
     if quote_matches(block.text, normalize(printed) + "\n"):

@@ -441,6 +441,8 @@ KNOWN_MISSES = {
         "Weights only load failed: `torch.distributed.tensor` must be imported to load DTensors",
         1,
     ),
+    # both lists pasted whole: the Sequential entry, which quotes both, ranks first
+    ('Unexpected key(s): "epoch", "model_state_dict"', 0),
     # DCP's wrapper line, which finds the DCP page rather than the entry
     ("Missing key in checkpoint state_dict (DCP)", 0),
 }

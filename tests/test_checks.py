@@ -17,6 +17,7 @@ from checks import (
     output_mismatch,
     release_coverage_problems,
     repository_writes,
+    unlinked_tools,
     unquoted_release_problems,
     untested_python_blocks,
     untitled_text_blocks,
@@ -275,3 +276,26 @@ def test_release_ranges_in_a_title(site):
     assert (
         release_coverage_problems(blocks, ["2.6", "2.7", "2.10", "2.11", "2.15"]) == []
     )
+
+
+def test_a_tool_that_no_page_links(site):
+    md = page(site, "# Page\n\nRun [the inspector](tools/inspect.py) on your file.\n")
+    assert unlinked_tools(["tools/inspect.py"], [md], root=site) == []
+    other = page(site, "# Page\n\nNo link here.\n")
+    assert said(unlinked_tools(["tools/inspect.py"], [other], root=site), site) == [
+        "tools/inspect.py: no page links it for download: add "
+        "[download it](tools/inspect.py) to the page that quotes its output"
+    ]
+
+
+def test_deepspeed_accelerator_log_lines_are_not_output():
+    from pageformat import normalize
+
+    printed = (
+        "['config.json', 'model.pt']\n"
+        "[2026-12-07 05:10:38,269] [WARNING] [real_accelerator.py:213:get_accelerator] "
+        "Setting accelerator to CPU. If you have GPU or other accelerator, we were "
+        "unable to detect it.\n"
+        "\x1b[1mdone\x1b[0m  \n"
+    )
+    assert normalize(printed) == "['config.json', 'model.pt']\ndone"

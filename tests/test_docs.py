@@ -21,6 +21,7 @@ from checks import (
     include_problems,
     lead_problems,
     release_coverage_problems,
+    unlinked_tools,
     untested_python_blocks,
     untitled_text_blocks,
     unused_examples,
@@ -122,7 +123,10 @@ def test_includes_resolve_and_are_titled(page):
 
 def test_every_example_is_used_and_linked():
     nav = (ROOT / "mkdocs.yml").read_text()
-    fail_on(unused_examples(EXAMPLES + NOTEBOOKS + TOOLS, PAGES, nav=nav))
+    fail_on(
+        unused_examples(EXAMPLES + NOTEBOOKS, PAGES, nav=nav)
+        + unlinked_tools(TOOLS, PAGES)
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=rel)
