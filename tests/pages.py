@@ -46,6 +46,8 @@ def release_in(release, item):
     if item.endswith(" and later"):
         return _key(release) >= _key(item.removesuffix(" and later"))
     return _key(low) <= _key(release) <= _key(high or low)
+
+
 SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(?P<end>start|end):(?P<name>[^\]]+)\]")
 
 
