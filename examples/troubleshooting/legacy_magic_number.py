@@ -66,7 +66,7 @@ def main(device="cpu", out_dir=None):
     print(f"{pickled.name}, weights_only=True: {type(error).__name__}: {reason}")
     # 149 is FRAME, of pickle protocol 4 and up. PyTorch 2.9 and later give the
     # reason a line of its own; 2.6 to 2.8 end the "Please file an issue" line with
-    # it (the change: _get_wo_message in torch/serialization.py, 2.9.0).
+    # it (pytorch/pytorch#159935).
     if torch.__version__ >= "2.9":
         assert reason == "Unsupported operand 149"
     else:
