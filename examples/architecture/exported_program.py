@@ -91,10 +91,11 @@ def main(device="cpu", out_dir=None):
     else:
         raise AssertionError("a static export accepted a new batch size")
     # --8<-- [end:static]
-    if torch.__version__ >= "2.10":  # a guard that the program runs first
+    # 2.9 and later: a guard that the program runs first (pytorch/pytorch#161178)
+    if torch.__version__ >= "2.9":
         assert isinstance(error, AssertionError)
         assert "Guard failed: x.size()[0] == 3" in str(error)
-    else:  # PyTorch 2.6: a check of the inputs before the program runs
+    else:  # PyTorch 2.6 to 2.8: a check of the inputs before the program runs
         assert type(error) is RuntimeError
         expected = "Expected input at *args[0].shape[0] to be equal to 3, but got 4"
         assert expected in str(error)

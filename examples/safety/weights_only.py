@@ -23,7 +23,7 @@ def main(device="cpu", out_dir=None):
     # --8<-- [end:version]
     if torch.__version__ >= "2.10":
         assert has_fixes
-    else:  # 2.6: as text, "2.6.0" sorts after "2.10"; as a version, before
+    else:  # 2.6 to 2.9: as text, "2.9.1" sorts after "2.10"; as a version, before
         assert not has_fixes and str(torch.__version__) > "2.10"
 
     # --8<-- [start:craft]
@@ -46,8 +46,9 @@ def main(device="cpu", out_dir=None):
         torch.load(path, weights_only=True)  # the default since PyTorch 2.6
     except pickle.UnpicklingError as err:
         print(f"{type(err).__name__}: {err}")
-        # PyTorch 2.6 names it builtins.exec; 2.10 and later name it exec
-        name = "exec" if torch.__version__ >= "2.10" else "builtins.exec"
+        # PyTorch 2.6 names it builtins.exec; 2.7 and later name it exec
+        # (pytorch/pytorch#146815)
+        name = "exec" if torch.__version__ >= "2.7" else "builtins.exec"
         assert f"Unsupported global: GLOBAL {name} was not" in str(err)
     else:
         raise AssertionError("weights_only=True loaded a file that runs code")

@@ -114,7 +114,7 @@ def main(device="cpu", out_dir=None):
     print("epochs averaged:", checkpoint["swa_model"]["n_averaged"].item())
     assert checkpoint["swa_model"]["n_averaged"].item() == 4 - SWA_START
 
-    # SWALR's state_dict() saved as it is: PyTorch 2.6 puts the function in it,
+    # SWALR's state_dict() saved as it is: PyTorch 2.6 to 2.9 put the function in it,
     # and torch.load(weights_only=True) refuses to rebuild a function.
     torch.save(swa_scheduler.state_dict(), out_dir / "swalr.pt")
     try:
@@ -123,12 +123,15 @@ def main(device="cpu", out_dir=None):
     except pickle.UnpicklingError as err:
         error = str(err)
         print(error)
-    if torch.__version__ >= "2.10":  # 2.10 and later save the strategy's name instead
+    # 2.10 and later save the strategy's name instead (pytorch/pytorch#163122)
+    if torch.__version__ >= "2.10":
         assert "anneal_func" not in swa_scheduler.state_dict()
         torch.load(out_dir / "swalr.pt", weights_only=True)
     else:
         assert "anneal_func" in swa_scheduler.state_dict()
-        assert "Unsupported global: GLOBAL builtins.getattr" in error
+        # 2.6 names it builtins.getattr, 2.7 to 2.9 getattr (pytorch/pytorch#146815)
+        name = "getattr" if torch.__version__ >= "2.7" else "builtins.getattr"
+        assert f"Unsupported global: GLOBAL {name} was not" in error
     del model, optimizer, scheduler, swa_model, swa_scheduler
 
     # The resume: build everything as for a fresh start, then load each state.
