@@ -84,6 +84,12 @@ def run_and_record(session, torch, record_path):
     args = ["tests/test_examples.py", "tests/test_docs.py", "tests/test_site.py"]
     args += ["-m", "not browser"]
     args += ["-p", "no:cacheprovider", f"--junitxml={report}"]
+    # What the pages say of the records is checked by the main suite, once the
+    # records are written: not while one is being made.
+    args += [
+        "--deselect",
+        "tests/test_site.py::test_pages_show_the_releases_their_code_passed_on",
+    ]
     if left_out:
         args += ["-k", " and ".join(f"not {name}" for name in left_out)]
     session.run("pytest", *args, success_codes=[0, 1])  # failures: recorded below
