@@ -96,11 +96,14 @@ def main(device="cpu", out_dir=None):
     assert folders == ["checkpoint-10", "checkpoint-5"], folders
 
     # --8<-- [start:files]
+    model_bytes = (checkpoint / "model.safetensors").stat().st_size
     for path in sorted(checkpoint.iterdir()):
         size = f"{path.stat().st_size:>7,} bytes"
-        if path.name == "training_args.bin":  # it holds output_dir: its size varies
-            size = f"{path.stat().st_size // 1000:>3} kB"
+        if path.suffix in (".pt", ".pth", ".bin"):  # torch.save's zip: its records
+            size = f"{path.stat().st_size / model_bytes:7.2f} x model.safetensors"
         print(f"{path.name:24} {size}")
+    # AdamW keeps two tensors per weight: the optimizer file is twice the model.
+    assert 2.0 < (checkpoint / "optimizer.pt").stat().st_size / model_bytes < 2.3
     # --8<-- [end:files]
     files = sorted(p.name for p in checkpoint.iterdir())
     assert files == [
