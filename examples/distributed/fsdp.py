@@ -152,6 +152,7 @@ def run_rank(device, out_dir):
             "default": type(root_only.fc1.weight).__name__,
             "True": type(resharding_root.fc1.weight).__name__,
         }
+        root_only.reshard()  # no rank keeps gathered parameters it no longer uses
 
         # --8<-- [start:resume_sharded]
         sharded_model, sharded_optimizer = sharded_model_and_optimizer(device, mesh)
@@ -239,7 +240,12 @@ def launch(device, out_dir, timeout=120):
         torchrun.terminate()  # torchrun stops its workers, then exits
         output, _ = torchrun.communicate(timeout=60)
         raise RuntimeError(f"torchrun ran over {timeout} s:\n{output}") from None
-    if torchrun.returncode != 0:
+    finished = all((Path(out_dir) / f"rank{r}.pt").exists() for r in range(nproc))
+    # On the CPU, gloo has been seen to abort one rank as it tears down, after every
+    # rank saved its results ("terminate called without an active exception"): the
+    # results are complete, and the checks below read them.
+    teardown = finished and "terminate called without an active exception" in output
+    if torchrun.returncode != 0 and not teardown:
         raise RuntimeError(f"torchrun failed:\n{output}")
     return nproc
 
