@@ -162,7 +162,8 @@ def main(device="cpu", out_dir=None):
     # --8<-- [start:trainer_state]
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     print("global_step:", state["global_step"], "| epoch:", state["epoch"])
-    print("losses:", [round(h["loss"], 4) for h in state["log_history"]])
+    # The values change with the PyTorch release (its kernels' rounding): count them.
+    print("losses logged:", sum("loss" in h for h in state["log_history"]))
     print({key: state[key] for key in ["max_steps", "save_steps", "train_batch_size"]})
     # --8<-- [end:trainer_state]
     assert state["global_step"] == 5 and len(state["log_history"]) == 5
