@@ -99,7 +99,8 @@ def main(device="cpu", out_dir=None):
     model_bytes = (checkpoint / "model.safetensors").stat().st_size
     for path in sorted(checkpoint.iterdir()):
         size = f"{path.stat().st_size:>7,} bytes"
-        if path.suffix in (".pt", ".pth", ".bin"):  # torch.save's zip: its records
+        # torch.save's zip records, and the logged losses' digits, vary by release
+        if path.suffix in (".pt", ".pth", ".bin") or path.name == "trainer_state.json":
             size = f"{path.stat().st_size / model_bytes:7.2f} x model.safetensors"
         print(f"{path.name:24} {size}")
     # AdamW keeps two tensors per weight: the optimizer file is twice the model.
