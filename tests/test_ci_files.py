@@ -52,9 +52,14 @@ def test_pre_commit_runs_the_ruff_the_tests_run():
 def test_ci_runs_the_matrix_beyond_the_pin():
     """CI runs at least one release besides the pin, and only releases noxfile.py lists."""
     pin = pinned("torch").split("==")[1]
-    nox_runs = re.findall(
-        r"matrix\(torch='([\d.]+)'\)", (ROOT / ".ci" / "run").read_text()
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    loop = re.search(
+        r"^for torch in ([\d. ]+); do\n.*matrix\(torch='\$torch'\)", ci_run, re.M
     )
+    assert loop, (
+        ".ci/run runs the releases in `for torch in ...; do nox -s matrix(torch='$torch')`"
+    )
+    nox_runs = loop[1].split()
     tests = yaml.safe_load((WORKFLOWS / "tests.yml").read_text())
     on_github = tests["jobs"]["matrix"]["strategy"]["matrix"]["torch"]
     for releases in (nox_runs, on_github):
