@@ -14,12 +14,12 @@ suite only: the pages they check do not change with torch.
 
 import json
 import re
+import tomllib
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
 import nox
-import tomllib
 
 nox.options.default_venv_backend = "venv"
 

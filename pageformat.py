@@ -9,7 +9,9 @@ page, a script and a release title are read the same way by both.
 - An *output block* is a ```text title="Output of examples/x/y.py"``` fence: what
   that script prints. A line `...` in it stands for any number of lines. A title
   ending "on PyTorch 2.6", "on PyTorch 2.13 and 2.14", "on PyTorch 2.6 to 2.9" or
-  "on PyTorch 2.10 and later" quotes only what those releases print.
+  "on PyTorch 2.10 and later" quotes only what those releases print; one ending
+  "on Python 3.11" or "on Python 3.12 and later" only what those Pythons print
+  (both: "on PyTorch 2.6 to 2.9, Python 3.11").
 - A *script* that pages quote and link lives in one of SCRIPT_FOLDERS: examples/
   (bound by the example contract) or tools/ (not bound by it).
 - A page's *URL* is its path below docs/ without `.md` (`page_url`).
@@ -37,17 +39,17 @@ FENCE = re.compile(
 )
 INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"\s*$')
 TITLE = re.compile(r'title="(?P<title>[^"]*)"')
+# One entry of a title's releases: "2.6", "2.6 to 2.9" (both included),
+# "2.10 and later"; the same for Pythons: "3.11", "3.12 and later".
+RELEASE_ITEM = re.compile(r"\d+\.\d+(?: to \d+\.\d+| and later)?")
+_ITEMS = rf"{RELEASE_ITEM.pattern}(?:(?:, | and ){RELEASE_ITEM.pattern})*"
 OUTPUT_TITLE = re.compile(
     r"^Output of (?P<script>(?:"
     + "|".join(SCRIPT_FOLDERS)
     + r")/\S+\.py)"
-    r"(?: on PyTorch (?P<releases>{item}(?:(?:, | and ){item})*))?$".format(
-        item=r"\d+\.\d+(?: to \d+\.\d+| and later)?"
-    )
+    + rf"(?: on PyTorch (?P<releases>{_ITEMS}))?"
+    + rf"(?:(?:,| on) Python (?P<pythons>{_ITEMS}))?$"
 )
-# One entry of a title's releases: "2.6", "2.6 to 2.9" (both included),
-# "2.10 and later".
-RELEASE_ITEM = re.compile(r"\d+\.\d+(?: to \d+\.\d+| and later)?")
 
 
 def release_key(release):
@@ -167,14 +169,24 @@ class OutputBlock:
     # The torch releases ("2.6", "2.6 to 2.9", "2.10 and later") whose output this
     # is, from a title ending "on PyTorch 2.6 to 2.9 and 2.13"; empty: every release.
     releases: tuple[str, ...] = ()
+    # The same for Pythons ("3.11", "3.12 and later"), from "on Python 3.12 and later".
+    pythons: tuple[str, ...] = ()
 
     @property
     def text(self):
         return self.fence.body
 
-    def applies_to(self, release):
-        """Whether the block quotes what `release` ("2.13") prints."""
-        return not self.releases or any(release_in(release, r) for r in self.releases)
+    def applies_to(self, release, python=None):
+        """Whether the block quotes what `release` ("2.13") prints, on `python`
+        ("3.12"; None: on any Python)."""
+        return title_names(self.releases, release) and (
+            python is None or title_names(self.pythons, python)
+        )
+
+
+def title_names(items, version):
+    """Whether a title's `items` ("2.6 to 2.9", ...; none: every one) name `version`."""
+    return not items or any(release_in(version, item) for item in items)
 
 
 def output_blocks(page, text=None):
@@ -185,7 +197,10 @@ def output_blocks(page, text=None):
         m = OUTPUT_TITLE.match(title)
         if fence.lang == "text" and m:
             releases = RELEASE_ITEM.findall(m["releases"] or "")
-            blocks.append(OutputBlock(fence, m["script"], tuple(releases)))
+            pythons = RELEASE_ITEM.findall(m["pythons"] or "")
+            blocks.append(
+                OutputBlock(fence, m["script"], tuple(releases), tuple(pythons))
+            )
     return blocks
 
 

@@ -23,6 +23,7 @@ from pageformat import (
     rel,
     release_key,
     sections,
+    title_names,
 )
 
 PYTHON_LANGS = re.compile(r"^\{?\s*\.?(py|python|python3|py3|pycon|ipython|ipython3)\b")
@@ -177,44 +178,62 @@ def block_error(block, error) -> str:
     return "\n".join(lines)
 
 
-def _tagged_sets(blocks):
-    """A script's release-tagged output blocks, grouped by the page that shows them."""
+# What a title can quote a script per ("on PyTorch 2.6", "on Python 3.11"): the
+# block's field, what one is called, and where the list that must be covered lives.
+PER = {
+    "PyTorch": ("releases", "release", "noxfile.py RELEASES"),
+    "Python": ("pythons", "Python", "the pin's Python and noxfile.py PYTHONS"),
+}
+
+
+def _tagged_sets(blocks, field="releases"):
+    """A script's output blocks tagged per release (or per Python: `field`), grouped
+    by the page that shows them."""
     sets = {}
     for block in blocks:
-        if block.releases:
+        if getattr(block, field):
             sets.setdefault((block.fence.page, block.script), []).append(block)
     return sets
 
 
-def unquoted_release_problems(blocks, release):
-    """One line per page that quotes a script per release but not for `release`."""
+def unquoted_release_problems(blocks, release, per="PyTorch"):
+    """One line per page that quotes a script per release (or per Python: `per`)
+    but not for `release` (or that Python)."""
+    field, noun, _ = PER[per]
     problems = []
-    for (page, script), tagged in _tagged_sets(blocks).items():
-        if not any(b.applies_to(release) for b in tagged):
+    for (page, script), tagged in _tagged_sets(blocks, field).items():
+        if not any(_covers(b, field, release) for b in tagged):
             named = sorted(
-                {r for b in tagged for r in b.releases},
+                {r for b in tagged for r in getattr(b, field)},
                 key=lambda r: release_key(r.split()[0]),
             )
             problems.append(
-                f"{rel(page)}: quotes {script} on PyTorch {', '.join(named)} but not on "
-                f'{release}: add a block titled "Output of {script} on PyTorch {release}", '
-                "or add the release to the title of the block that matches"
+                f"{rel(page)}: quotes {script} on {per} {', '.join(named)} but not on "
+                f'{release}: add a block titled "Output of {script} on {per} {release}", '
+                f"or add the {noun} to the title of the block that matches"
             )
     return problems
 
 
-def release_coverage_problems(blocks, releases):
-    """One line per page whose per-release quotes of a script leave out a matrix release."""
+def release_coverage_problems(blocks, releases, per="PyTorch"):
+    """One line per page whose per-release (or per-Python: `per`) quotes of a script
+    leave out a release the matrix runs (or a Python it runs)."""
+    field, noun, where = PER[per]
     problems = []
-    for (page, script), tagged in _tagged_sets(blocks).items():
-        missing = [r for r in releases if not any(b.applies_to(r) for b in tagged)]
+    for (page, script), tagged in _tagged_sets(blocks, field).items():
+        missing = [r for r in releases if not any(_covers(b, field, r) for b in tagged)]
         if missing:
             problems.append(
-                f"{rel(page)}: quotes {script} per release but for none of "
-                f"{', '.join(missing)} (noxfile.py RELEASES): quote what "
+                f"{rel(page)}: quotes {script} per {noun} but for none of "
+                f"{', '.join(missing)} ({where}): quote what "
                 f"{'they print' if len(missing) > 1 else 'it prints'} too"
             )
     return problems
+
+
+def _covers(block, field, version):
+    """Whether a block's releases (or its Pythons: `field`) name `version`."""
+    return title_names(getattr(block, field), version)
 
 
 def repository_writes(who, before, after):

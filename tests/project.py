@@ -21,6 +21,7 @@ import runpy
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -70,20 +71,30 @@ def release_of(version):
 
 
 # The installed torch's release: an output block titled "... on PyTorch 2.6" is
-# checked on 2.6 only.
+# checked on 2.6 only; the same for this Python and "... on Python 3.12 and later".
 RELEASE = release_of(version("torch"))
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _noxfile_list(name):
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
+            return list(ast.literal_eval(node.value))
+    raise LookupError(f"noxfile.py has no {name}")
 
 
 def matrix_releases():
     """The torch versions the matrix runs (RELEASES in noxfile.py): "2.15.0", ..."""
-    tree = ast.parse((ROOT / "noxfile.py").read_text())
-    for node in tree.body:
-        if (
-            isinstance(node, ast.Assign)
-            and getattr(node.targets[0], "id", "") == "RELEASES"
-        ):
-            return list(ast.literal_eval(node.value))
-    raise LookupError("noxfile.py has no RELEASES")
+    return _noxfile_list("RELEASES")
+
+
+def matrix_pythons():
+    """The Pythons the project runs on: the oldest that pyproject.toml's
+    requires-python admits (the pin's own), then PYTHONS in noxfile.py."""
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    oldest = re.fullmatch(r">=\s*(\d+\.\d+)", requires["requires-python"])[1]
+    return [oldest, *_noxfile_list("PYTHONS")]
 
 
 def changed_files(root=ROOT):

@@ -412,32 +412,52 @@ def as_printed(message):
 
 def quoted_messages():
     """Each Troubleshooting entry's heading, and the messages a visitor pastes from
-    its first quoted output: the whole message (its first line and the indented lines
+    its first quoted output (and from the blocks that quote the same script on other
+    Pythons): the whole message (its first line and the indented lines
     under it, as one line), its last line alone when it has several, and the block's
     last exception line (a traceback's last line) when that is another."""
     text = (DOCS / "troubleshooting.md").read_text()
     entries = []
     for entry in re.split(r"\n(?=## )", text)[1:]:
-        quoted = re.search(r'```text title="Output of [^"]+"\n(.*?)\n```', entry, re.S)
+        quoted = OUTPUT.findall(entry)
         if not quoted:
             continue
-        lines = quoted[1].splitlines()
-        if not MESSAGE.search(lines[0]):
-            continue  # not a message: what a script printed (Different outputs ...)
-        message = [LABEL.sub("", lines[0])]
-        for line in lines[1:5]:  # the indented lines right under it
-            if line == "...":  # lines the page leaves out: the message goes on
-                continue
-            if not line.startswith("\t"):
-                break
-            message.append(line.strip())
-        pastes = [" ".join(message)] + ([message[-1]] if len(message) > 1 else [])
-        # the last line of a traceback, when the block quotes one
-        last = [LABEL.sub("", line) for line in lines if EXCEPTION.match(line.strip())]
-        if last and last[-1] not in message:
-            pastes.append(last[-1])
-        entries.append((entry.splitlines()[0][3:], [as_printed(p) for p in pastes]))
+        first_script, _, first = quoted[0]
+        pastes = message_pastes(first.splitlines())
+        for script, python, block in quoted[1:]:
+            if script == first_script and python:  # what another Python prints
+                pastes += message_pastes(block.splitlines())
+        if pastes:
+            entries.append((entry.splitlines()[0][3:], [as_printed(p) for p in pastes]))
     return entries
+
+
+# A quoted output: its script, the Pythons its title names (if any), its text.
+OUTPUT = re.compile(
+    r'```text title="Output of (\S+?)(?: on PyTorch [^",]+)?(?:(?:,| on) Python ([^"]+))?"'
+    r"\n(.*?)\n```",
+    re.S,
+)
+
+
+def message_pastes(lines):
+    """What a visitor pastes from one quoted output (see quoted_messages); none
+    when it is not a message (what a script printed)."""
+    if not MESSAGE.search(lines[0]):
+        return []
+    message = [LABEL.sub("", lines[0])]
+    for line in lines[1:5]:  # the indented lines right under it
+        if line == "...":  # lines the page leaves out: the message goes on
+            continue
+        if not line.startswith("\t"):
+            break
+        message.append(line.strip())
+    pastes = [" ".join(message)] + ([message[-1]] if len(message) > 1 else [])
+    # the last line of a traceback, when the block quotes one
+    last = [LABEL.sub("", line) for line in lines if EXCEPTION.match(line.strip())]
+    if last and last[-1] not in message:
+        pastes.append(last[-1])
+    return pastes
 
 
 # Pastes that do not yet find their entry in the first three: (heading, which paste,

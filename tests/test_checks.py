@@ -299,3 +299,31 @@ def test_deepspeed_accelerator_log_lines_are_not_output():
         "\x1b[1mdone\x1b[0m  \n"
     )
     assert normalize(printed) == "['config.json', 'model.pt']\ndone"
+
+
+def test_output_quoted_per_python(site):
+    md = page(
+        site,
+        f'{FENCE}text title="Output of examples/topic/demo.py on Python 3.11"\n'
+        f"loaded: (built-in)\n{FENCE}\n\n"
+        f'{FENCE}text title="Output of examples/topic/demo.py on PyTorch 2.6 to 2.9, '
+        f'Python 3.12 and later"\nloaded: loader\n{FENCE}\n',
+    )
+    old, new = output_blocks(md)
+    assert (old.releases, old.pythons) == ((), ("3.11",))
+    assert (new.releases, new.pythons) == (("2.6 to 2.9",), ("3.12 and later",))
+    assert old.applies_to("2.14", "3.11") and not old.applies_to("2.14", "3.13")
+    assert new.applies_to("2.8", "3.13") and not new.applies_to("2.14", "3.13")
+    assert old.applies_to("2.14") and new.applies_to("2.8")  # on any Python
+    blocks = [old, new]
+    assert unquoted_release_problems(blocks, "3.12", per="Python") == []
+    assert said(unquoted_release_problems([new], "3.11", per="Python"), site) == [
+        "docs/page.md: quotes examples/topic/demo.py on Python 3.12 and later but not "
+        'on 3.11: add a block titled "Output of examples/topic/demo.py on Python '
+        '3.11", or add the Python to the title of the block that matches'
+    ]
+    assert release_coverage_problems(blocks, ["3.11", "3.12", "3.13"], "Python") == []
+    assert said(release_coverage_problems([old], ["3.11", "3.13"], "Python"), site) == [
+        "docs/page.md: quotes examples/topic/demo.py per Python but for none of 3.13 "
+        "(the pin's Python and noxfile.py PYTHONS): quote what it prints too"
+    ]

@@ -5,10 +5,10 @@ pre-commit hook runs the ruff version the tests run.
 """
 
 import re
-
 import tomllib
+
 import yaml
-from project import ROOT, matrix_releases
+from project import ROOT, matrix_pythons, matrix_releases
 from ruff.__main__ import find_ruff_bin
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -65,3 +65,12 @@ def test_ci_runs_the_matrix_beyond_the_pin():
     for releases in (nox_runs, on_github):
         assert releases and pin not in releases
         assert set(releases) <= set(matrix_releases())
+
+
+def test_ci_runs_the_newest_python():
+    """CI runs the pin on the newest Python the project claims (the suite itself runs
+    the oldest), in .ci/run and in the workflow."""
+    newest = matrix_pythons()[-1]
+    assert f"nox -s pythons-{newest}" in (ROOT / ".ci" / "run").read_text()
+    tests = yaml.safe_load((WORKFLOWS / "tests.yml").read_text())
+    assert tests["jobs"]["pythons"]["strategy"]["matrix"]["python"] == [newest]

@@ -32,6 +32,7 @@ from project import (
     RELEASE,
     ROOT,
     TOOLS,
+    matrix_pythons,
     matrix_releases,
     release_of,
 )
@@ -141,3 +142,10 @@ def test_output_quoted_per_release_covers_every_release_of_the_matrix():
     blocks = [b for page in PAGES for b in output_blocks(page)]
     releases = [release_of(v) for v in matrix_releases()]
     fail_on(release_coverage_problems(blocks, releases))
+
+
+def test_output_quoted_per_python_covers_every_python_of_the_matrix():
+    """Where a page quotes a script per Python, each Python the project runs on has
+    its quote."""
+    blocks = [b for page in PAGES for b in output_blocks(page)]
+    fail_on(release_coverage_problems(blocks, matrix_pythons(), per="Python"))

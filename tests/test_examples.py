@@ -25,6 +25,7 @@ from project import (
     GPU_FILES,
     NEEDS_GPU_FILES,
     NOTEBOOKS,
+    PYTHON,
     RELEASE,
     ROOT,
     run_script,
@@ -80,7 +81,8 @@ def test_example(script, device, tmp_path, update_outputs, repository_guard):
         return
     quoted = quoted_outputs().get(script, [])
     fail_on(unquoted_release_problems(quoted, RELEASE))
-    for block in (b for b in quoted if b.applies_to(RELEASE)):
+    fail_on(unquoted_release_problems(quoted, PYTHON, per="Python"))
+    for block in (b for b in quoted if b.applies_to(RELEASE, PYTHON)):
         problem = output_mismatch(block, printed)
         if problem and update_outputs is not None:
             update_outputs.rewrite(block, printed)

@@ -70,7 +70,15 @@ def main(device="cpu", out_dir=None):
         text=True,
     )
     print(predict.stdout, end="")
-    assert predict.stdout.startswith("AttributeError: Can't get attribute 'MyModel'")
+    # The end of the message names the __main__ that pickle searched: a script run
+    # with `python -c` has no file, which Python 3.11 calls "(built-in)" and 3.12 and
+    # later name by its loader.
+    if sys.version_info < (3, 12):
+        searched = "(built-in)"
+    else:
+        searched = "(<class '_frozen_importlib.BuiltinImporter'>)"
+    expected = f"Can't get attribute 'MyModel' on <module '__main__' {searched}>"
+    assert predict.stdout == f"AttributeError: {expected}\n"
 
     # --8<-- [start:fix]
     # The fix: save the state_dict, and build the model from your own class.
