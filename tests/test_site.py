@@ -175,3 +175,13 @@ def test_pages_show_the_releases_their_code_passed_on(site):
         ):
             assert record["torch"] in partly[troubleshooting], record["torch"]
             assert record["torch"] not in shown[troubleshooting], record["torch"]
+
+
+def test_the_inspector_links_to_the_published_site():
+    """tools/inspect_checkpoint.py travels as one file, so it names the site's address
+    itself: the same as mkdocs.yml's site_url."""
+    mkdocs = (ROOT / "mkdocs.yml").read_text()
+    site_url = re.search(r'^site_url: !ENV \[SITE_URL, "([^"]+)"\]$', mkdocs, re.M)
+    assert site_url, 'mkdocs.yml: site_url: !ENV [SITE_URL, "https://..."]'
+    tool = (ROOT / "tools" / "inspect_checkpoint.py").read_text()
+    assert f'SITE = "{site_url[1]}"' in tool, "set SITE to mkdocs.yml's site_url"
