@@ -76,10 +76,12 @@ def pages():
     return sorted(p for p in DOCS.rglob("*.md") if SNIPPETS not in p.parents)
 
 
-def page_url(page):
-    """A page's address below the site's root, from its path (docs/devices.md:
-    "devices/"; docs/index.md: "")."""
-    path = Path(page).resolve().relative_to(DOCS).with_suffix("").as_posix()
+def page_url(page, docs=DOCS):
+    """A page's address below the site's root, from its path under `docs` (the
+    site's docs/ folder, or a copy's): docs/devices.md: "devices/";
+    docs/index.md: ""."""
+    path = Path(page).resolve().relative_to(Path(docs).resolve())
+    path = path.with_suffix("").as_posix()
     return "" if path == "index" else path.removesuffix("/index") + "/"
 
 

@@ -80,6 +80,10 @@ def test_a_page_is_read_for_the_scripts_it_includes():
     assert page_url(DOCS / "index.md") == ""
     assert page_url(DOCS / "save.md") == "save/"
     assert page_url(DOCS / "topic" / "index.md") == "topic/"
+    copy = (
+        DOCS.parent / "copy" / "docs"
+    )  # a copy of the site, as the scaffold test makes
+    assert page_url(copy / "topic" / "page.md", copy) == "topic/page/"
 
 
 SCRIPT = '''"""Save a model.

@@ -20,7 +20,7 @@ from mkdocs.utils.yaml import yaml_load
 from project import ROOT, build_site, load_example, run_script
 from pytest_examples import find_examples
 
-from pageformat import output_blocks
+from pageformat import output_blocks, page_url
 
 new_page = load_example("scripts/new_page.py")
 SCRIPT = "examples/tpu/load_on_tpu.py"
@@ -56,7 +56,7 @@ def build_the_page_alone(copy, config, page, site_dir):
     (copy / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     built = build_site(site_dir, root=copy)
     assert built.returncode == 0, built.stderr
-    return (site_dir / page.stem / "index.html").read_text()
+    return (site_dir / page_url(page, copy / "docs") / "index.html").read_text()
 
 
 def test_a_scaffolded_page_passes_every_check_and_builds(
