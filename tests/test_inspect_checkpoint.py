@@ -16,22 +16,11 @@ import time
 import zipfile
 
 import pytest
-from project import ROOT
+from project import GPU_FILES, ROOT, load_example
 
 TOOL = ROOT / "tools" / "inspect_checkpoint.py"
-GPU_FILES = ROOT / "data" / "gpu-checkpoints"
 
-
-def load_tool():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("inspect_checkpoint", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+tool = load_example("tools/inspect_checkpoint.py")
 
 
 def inspect(path, **kw):
