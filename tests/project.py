@@ -1,7 +1,7 @@
 """The project's files as the tests see them, and the two ways to run an example.
 
-- `load_example(script)` imports an example (or any script of the repository) as
-  a module (to call its `main()`).
+- `load_script(script)` imports a script of the repository (an example, a tool, a
+  hook, ...) as a module (to call its `main()` or its functions).
 - `build_site(site_dir)` builds the site as `mkdocs build --strict` does.
 - `changed_files()` lists what git sees changed (to catch a test writing into the
   repository).
@@ -122,10 +122,11 @@ def build_site(site_dir, root=ROOT):
     )
 
 
-def load_example(script):
-    """Import a script of the repository (`examples/...py`, `scripts/...py`,
-    `hooks/...py`) as a module, registered so torch.save can pickle its classes."""
-    name = "example_" + re.sub(r"\W", "_", str(script).removesuffix(".py"))
+def load_script(script):
+    """Import a script of the repository (`examples/...py`, `tools/...py`,
+    `scripts/...py`, `hooks/...py`) as a module, registered so torch.save can
+    pickle its classes."""
+    name = "script_" + re.sub(r"\W", "_", str(script).removesuffix(".py"))
     spec = importlib.util.spec_from_file_location(name, ROOT / script)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

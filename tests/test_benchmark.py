@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from project import ROOT, load_example, run_script
+from project import ROOT, load_script, run_script
 
 SCRIPT = ROOT / "benchmarks" / "load_speed.py"
 CPU_METHODS = {
@@ -31,7 +31,7 @@ CPU_METHODS = {
 
 @pytest.fixture(scope="module")
 def load_speed():
-    return load_example("benchmarks/load_speed.py")
+    return load_script("benchmarks/load_speed.py")
 
 
 def test_benchmark_writes_every_method(tmp_path):

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 import torch
-from project import GPU_FILES, NEEDS_GPU_FILES, ROOT, load_example, run_script
+from project import GPU_FILES, NEEDS_GPU_FILES, ROOT, load_script, run_script
 
 DATA = GPU_FILES
 SCRIPT = DATA / "make_cuda_checkpoints.py"
@@ -21,7 +21,7 @@ FIXTURES = json.loads((DATA / "fixtures.json").read_text())
 ATOL = 1e-6  # float32 matmuls differ between devices in the last bits
 
 
-make = load_example("data/gpu-checkpoints/make_cuda_checkpoints.py")
+make = load_script("data/gpu-checkpoints/make_cuda_checkpoints.py")
 
 
 def as_tensors(state_dict):

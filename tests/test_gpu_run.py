@@ -24,13 +24,13 @@ import time
 import zipfile
 from importlib.metadata import packages_distributions
 
-from project import EXAMPLES, ROOT, load_example
+from project import EXAMPLES, ROOT, load_script
 
 SCRIPT = ROOT / "scripts" / "gpu_run.py"
 
 
-gpu_run = load_example("scripts/gpu_run.py")
-versions = load_example("hooks/versions.py")
+gpu_run = load_script("scripts/gpu_run.py")
+versions = load_script("hooks/versions.py")
 
 
 def make_wheel(folder, name, version, requires=()):

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from project import load_example
+from project import load_script
 
 from pageformat import DOCS, included_scripts, page_url
 
-versions = load_example("hooks/versions.py")
-notebooks = load_example("hooks/notebooks.py")
+versions = load_script("hooks/versions.py")
+notebooks = load_script("hooks/notebooks.py")
 
 
 def record(torch, python, failed_tests=()):

@@ -16,11 +16,11 @@ import time
 import zipfile
 
 import pytest
-from project import GPU_FILES, ROOT, load_example
+from project import GPU_FILES, ROOT, load_script
 
 TOOL = ROOT / "tools" / "inspect_checkpoint.py"
 
-tool = load_example("tools/inspect_checkpoint.py")
+tool = load_script("tools/inspect_checkpoint.py")
 
 
 def inspect(path, **kw):

@@ -17,12 +17,12 @@ from checks import (
     unused_examples,
 )
 from mkdocs.utils.yaml import yaml_load
-from project import ROOT, build_site, load_example, run_script
+from project import ROOT, build_site, load_script, run_script
 from pytest_examples import find_examples
 
 from pageformat import output_blocks, page_url
 
-new_page = load_example("scripts/new_page.py")
+new_page = load_script("scripts/new_page.py")
 SCRIPT = "examples/tpu/load_on_tpu.py"
 
 
