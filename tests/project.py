@@ -62,6 +62,10 @@ NEEDS_GPU_FILES = {
     ],
     "examples/troubleshooting/weights_only_whole_model.py": ["mymodel_entire_cuda.pt"],
 }
+# The scripts that run a tool (tools/) that a reader downloads into the same folder.
+NEEDS_TOOLS = {
+    "examples/inspect/inspect_a_checkpoint.py": ["tools/inspect_checkpoint.py"],
+}
 
 
 def release_of(version):

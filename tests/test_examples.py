@@ -24,6 +24,7 @@ from project import (
     EXAMPLES,
     GPU_FILES,
     NEEDS_GPU_FILES,
+    NEEDS_TOOLS,
     NOTEBOOKS,
     PYTHON,
     RELEASE,
@@ -44,21 +45,13 @@ def quoted_outputs():
     return by_script
 
 
-# Scripts that run a tool a reader downloads beside them (from docs/tools).
-NEEDS_A_TOOL = {
-    "examples/inspect/inspect_a_checkpoint.py": ROOT
-    / "tools"
-    / "inspect_checkpoint.py",
-}
-
-
 def run_example(script, device, tmp_path):
     """Run the script as a reader who pasted it alone into an empty folder would."""
     pasted = tmp_path / "pasted" / Path(script).name
     pasted.parent.mkdir()
     shutil.copy(ROOT / script, pasted)
-    if script in NEEDS_A_TOOL:
-        shutil.copy(NEEDS_A_TOOL[script], pasted.parent)
+    for tool in NEEDS_TOOLS.get(script, []):  # downloaded beside it, as a reader does
+        shutil.copy(ROOT / tool, pasted.parent)
     args = ["--device", device, "--out-dir", tmp_path / "out"]
     if script in NEEDS_GPU_FILES:  # a file a reader downloads, named by --checkpoint
         args += ["--checkpoint", GPU_FILES / NEEDS_GPU_FILES[script][0]]
