@@ -15,6 +15,8 @@ page, a script and a release title are read the same way by both.
 - A *script* that pages quote and link lives in one of SCRIPT_FOLDERS: examples/
   (bound by the example contract) or tools/ (not bound by it).
 - A page's *URL* is its path below docs/ without `.md` (`page_url`).
+- A *folded whole script* is a `??? example "The whole script: examples/x/y.py"`
+  block; `FOLDED_WHOLE_SCRIPT_HTML` matches what the build makes of it.
 - A script's *main guard* is its `if __name__ == "__main__":` block (`main_guard`).
 
 `pytest tests/test_examples.py --update-outputs` rewrites output blocks through
@@ -64,6 +66,15 @@ def release_in(release, item):
         return release_key(release) >= release_key(item.removesuffix(" and later"))
     return release_key(low) <= release_key(release) <= release_key(high or low)
 
+
+# A folded whole script as the build renders it (hooks/notebooks.py has left it out
+# of the search index): its opening up to the summary, the script, its content, and
+# its closing tag.
+FOLDED_WHOLE_SCRIPT_HTML = re.compile(
+    r'(<details class="example" data-search-exclude>\s*<summary>The whole script: '
+    r"((?:" + "|".join(SCRIPT_FOLDERS) + r")/[^<]+?\.py)</summary>)(.*?)(</details>)",
+    re.S,
+)
 
 SECTION_MARK = re.compile(r"#\s*--8<--\s*\[(?P<end>start|end):(?P<name>[^\]]+)\]")
 

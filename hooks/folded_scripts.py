@@ -1,23 +1,23 @@
 """MkDocs hook: on the long pages, each folded whole script loads when it is opened.
 
-A `??? example "The whole script: examples/...py"` block holds a highlighted script
-of 10 to 30 KB. On a page of many entries (Troubleshooting: one per message) they
-made most of its weight, for code that a visitor opens for one entry at most. On the
-pages in LAZY_PAGES, the block's content is written to a file of its own beside the
-page (`whole-script-<path>.html`) and the block keeps a link to the script, which
-docs/javascripts/pages.js replaces with that content when the block is opened.
+A `??? example "The whole script: examples/...py"` block (or tools/...py) holds a
+highlighted script of 10 to 30 KB. On a page of many entries (Troubleshooting: one
+per message) they made most of its weight, for code that a visitor opens for one
+entry at most. On the pages in LAZY_PAGES, the block's content is written to a
+file of its own beside the page (`whole-script-<path>.html`) and the block keeps a
+link to the script, which docs/javascripts/pages.js replaces with that content when
+the block is opened.
 Headings, anchors and the rest of each entry stay on the page.
 """
 
-import re
+import sys
 from pathlib import Path
 
+# The page format lives in pageformat.py, at the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pageformat import FOLDED_WHOLE_SCRIPT_HTML  # noqa: E402
+
 LAZY_PAGES = {"troubleshooting.md"}
-FOLDED = re.compile(
-    r'(<details class="example" data-search-exclude>\s*<summary>The whole script: '
-    r"(examples/[^<]+?\.py)</summary>)(.*?)(</details>)",
-    re.S,
-)
 _fragments = {}  # page's source path -> {file name: html}
 
 
@@ -41,7 +41,7 @@ def on_page_content(html, page, config, files):
         link = f'<p><a href="{up}{script}">{script}</a></p>'
         return f"{opening}\n{link}\n{closing}"
 
-    return FOLDED.sub(fold, html)
+    return FOLDED_WHOLE_SCRIPT_HTML.sub(fold, html)
 
 
 def on_post_page(output, page, config):

@@ -1,6 +1,7 @@
 """The build hooks, on tiny inputs: hooks/versions.py's line of tested releases
 from tiny records, hooks/notebooks.py's notebooks, pages and download links from
-tiny scripts and HTML, and the page format they read (pageformat.py)."""
+tiny scripts and HTML, hooks/folded_scripts.py's folded scripts from tiny HTML, and
+the page format they read (pageformat.py)."""
 
 from types import SimpleNamespace
 
@@ -12,6 +13,7 @@ from pageformat import DOCS, included_scripts, page_url
 
 versions = load_script("hooks/versions.py")
 notebooks = load_script("hooks/notebooks.py")
+folded_scripts = load_script("hooks/folded_scripts.py")
 
 
 def record(torch, python, failed_tests=()):
@@ -172,3 +174,55 @@ def test_a_whole_script_title_links_its_downloads():
         '<a class="download" href="../../tools/inspect.py" download>.py</a></span>'
         '<span class="filename">Output</span></details>'
     )
+
+
+def folded(script, body):
+    """A folded whole script as the build renders it."""
+    return (
+        '<details class="example" data-search-exclude>\n'
+        f"<summary>The whole script: {script}</summary>{body}</details>"
+    )
+
+
+def built_page(src_uri):
+    url = src_uri.removesuffix(".md") + "/"
+    return SimpleNamespace(
+        file=SimpleNamespace(src_uri=src_uri, dest_uri=url + "index.html"), url=url
+    )
+
+
+def test_a_folded_script_on_a_long_page_moves_to_a_file_beside_it(tmp_path):
+    page = built_page("troubleshooting.md")
+    html = "<h2>KeyError</h2>" + folded("examples/a/b.py", "<pre>code</pre>")
+    html += folded("tools/inspect.py", "<pre>tool</pre>")
+    out = folded_scripts.on_page_content(html, page, {}, [])
+    assert out == (
+        "<h2>KeyError</h2>"
+        '<details class="example" data-search-exclude '
+        'data-script="whole-script-examples-a-b.html">\n'
+        "<summary>The whole script: examples/a/b.py</summary>\n"
+        '<p><a href="../examples/a/b.py">examples/a/b.py</a></p>\n</details>'
+        '<details class="example" data-search-exclude '
+        'data-script="whole-script-tools-inspect.html">\n'
+        "<summary>The whole script: tools/inspect.py</summary>\n"
+        '<p><a href="../tools/inspect.py">tools/inspect.py</a></p>\n</details>'
+    )
+    assert folded_scripts.on_post_page(out, page, {"site_dir": tmp_path}) == out
+    folder = tmp_path / "troubleshooting"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "whole-script-examples-a-b.html",
+        "whole-script-tools-inspect.html",
+    ]
+    assert (folder / "whole-script-examples-a-b.html").read_text() == "<pre>code</pre>"
+
+
+def test_other_pages_and_other_folded_blocks_are_left_whole(tmp_path):
+    html = folded("examples/a/b.py", "<pre>code</pre>")
+    other = built_page("save.md")
+    assert folded_scripts.on_page_content(html, other, {}, []) == html
+    note = html.replace("The whole script: examples/a/b.py", "Why it fails")
+    lazy = built_page("troubleshooting.md")
+    assert folded_scripts.on_page_content(note, lazy, {}, []) == note
+    for page in (other, lazy):
+        folded_scripts.on_post_page("", page, {"site_dir": tmp_path})
+    assert not any(tmp_path.rglob("*.html"))
