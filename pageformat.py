@@ -15,6 +15,9 @@ page, a script and a release title are read the same way by both.
 - A *script* that pages quote and link lives in one of SCRIPT_FOLDERS: examples/
   (bound by the example contract) or tools/ (not bound by it).
 - A page's *URL* is its path below docs/ without `.md` (`page_url`).
+- A block that shows a whole script is titled with its path
+  (`title="examples/x/y.py"`); `SCRIPT_TITLE_HTML` matches that title as the build
+  renders it.
 - A *folded whole script* is a `??? example "The whole script: examples/x/y.py"`
   block; `FOLDED_WHOLE_SCRIPT_HTML` matches what the build makes of it.
 - A script's *main guard* is its `if __name__ == "__main__":` block (`main_guard`).
@@ -66,6 +69,12 @@ def release_in(release, item):
         return release_key(release) >= release_key(item.removesuffix(" and later"))
     return release_key(low) <= release_key(release) <= release_key(high or low)
 
+
+# The title bar of a block that shows a whole script (title="examples/x/y.py"), as
+# the build renders it; the script without .py.
+SCRIPT_TITLE_HTML = re.compile(
+    r'<span class="filename">((?:' + "|".join(SCRIPT_FOLDERS) + r')/[^<"]+?)\.py</span>'
+)
 
 # A folded whole script as the build renders it (hooks/notebooks.py has left it out
 # of the search index): its opening up to the summary, the script, its content, and

@@ -14,7 +14,6 @@
 
 import ast
 import base64
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from mkdocs.structure.files import File
 
 # The page format lives in pageformat.py, at the repository's root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pageformat import SCRIPT_FOLDERS, main_guard  # noqa: E402
+from pageformat import SCRIPT_TITLE_HTML, main_guard  # noqa: E402
 
 NOTEBOOKS = "examples/notebooks/"
 TIMEOUT = 600  # seconds a notebook cell may run
@@ -137,14 +136,6 @@ def on_files(files, config):
     return files
 
 
-# The title of a block that shows a whole script: examples/..., tools/...
-TITLE = re.compile(
-    r'<span class="filename">((?:{})/[^<"]+?)\.py</span>'.format(
-        "|".join(SCRIPT_FOLDERS)
-    )
-)
-
-
 def download_links(script, up):
     """The title of a block showing `script` (without .py), with its downloads: the
     .py, and the .ipynb made beside every example (tools have none)."""
@@ -162,4 +153,4 @@ def on_page_content(html, page, config, files):
     html = html.replace(
         '<details class="example">', '<details class="example" data-search-exclude>'
     )
-    return TITLE.sub(lambda m: download_links(m[1], up), html)
+    return SCRIPT_TITLE_HTML.sub(lambda m: download_links(m[1], up), html)
