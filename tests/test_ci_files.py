@@ -1,7 +1,9 @@
-"""The checks a pull request faces stay in step with what the project pins.
+"""The checks a pull request faces stay in step with what the project pins, and
+the README with the project's files.
 
 The workflows install the torch that pyproject.toml pins and run the suite; the
-pre-commit hook runs the ruff version the tests run.
+pre-commit hook runs the ruff version the tests run; README.md's layout names
+every file of the code folders.
 """
 
 import re
@@ -10,6 +12,8 @@ import tomllib
 import yaml
 from project import ROOT, matrix_pythons, matrix_releases
 from ruff.__main__ import find_ruff_bin
+
+from pageformat import fences
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -74,3 +78,44 @@ def test_ci_runs_the_newest_python():
     assert f"nox -s pythons-{newest}" in (ROOT / ".ci" / "run").read_text()
     tests = yaml.safe_load((WORKFLOWS / "tests.yml").read_text())
     assert tests["jobs"]["pythons"]["strategy"]["matrix"]["python"] == [newest]
+
+
+README = ROOT / "README.md"
+# The folders whose every file README.md's "How the project is laid out" names.
+CODE_FOLDERS = ("tests", "hooks", "tools", "scripts", "benchmarks")
+
+
+def layout_entries():
+    """The paths README.md's layout names: each line's first word, after the folder
+    line above it where the line is indented by two spaces."""
+    text = README.read_text().split("## How the project is laid out", 1)[1]
+    entries, folder = set(), ""
+    for line in fences(README, text)[0].body.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if not line.strip() or indent > 2:  # a description's next line
+            continue
+        name = line.split()[0]
+        if indent == 0:
+            folder = name if name.endswith("/") else ""
+        entries.add(folder + name if indent else name)
+    return entries
+
+
+def test_the_readme_names_every_file_of_the_code_folders():
+    entries = layout_entries()
+    unnamed = []
+    for top in CODE_FOLDERS:
+        for path in sorted((ROOT / top).rglob("*")):
+            parts = path.relative_to(ROOT).parts
+            if not path.is_file() or any(p.startswith((".", "__")) for p in parts):
+                continue  # caches: __pycache__/, .pytest_cache/
+            # Named itself, or a folder it is in below its top folder (results/).
+            names = ["/".join(parts)] + [
+                "/".join(parts[:n]) + "/" for n in range(2, len(parts))
+            ]
+            if not entries.intersection(names):
+                unnamed.append(names[0])
+    assert not unnamed, (
+        f"README.md's layout names none of {unnamed}: add a line for each, saying "
+        "what it holds"
+    )
