@@ -795,7 +795,8 @@ def test_load_code_quotes_what_the_file_names(tmp_path):
 
 
 def test_finding_pages_exist():
-    """Every page the tool links to is a page of the site, with that heading."""
+    """Every page the tool links to is a page of the site, with that heading, and
+    each folder format names the page about it."""
     import markdown.extensions.toc
 
     slugify = markdown.extensions.toc.slugify
@@ -810,3 +811,27 @@ def test_finding_pages_exist():
                 if line.startswith("## ")
             ]
             assert anchor in headings, (name, anchor)
+    # every page name the tool passes to finding() or Unreadable() is one of PAGES
+    import ast
+
+    named = {name for _, name, _ in tool.PREFIXES}
+    for node in ast.walk(ast.parse(TOOL.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in (
+            "finding",
+            "Unreadable",
+        ):
+            arg = node.args[2 if node.func.id == "finding" else 1 :][:1]
+            if arg and isinstance(arg[0], ast.Constant):
+                named.add(arg[0].value)
+    assert named - {None} <= set(tool.PAGES), named - set(tool.PAGES)
+    # each folder format points to the page about that format
+    folder_pages = {fmt: tool.PAGES[name] for fmt, _, _, name in tool.FOLDER_FORMATS}
+    assert {fmt: folder_pages[fmt].partition("/")[0] for fmt in folder_pages} == {
+        "deepspeed": "deepspeed",
+        "hf-trainer": "trainer",
+        "peft": "peft",
+        "transformers": "hugging-face",
+        "accelerate": "accelerate",
+        "dcp": "distributed-checkpoint",
+        "safetensors-sharded": "troubleshooting",
+    }
