@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -46,6 +47,31 @@ def run_tool(*args, timeout=30):
         text=True,
         timeout=timeout,
     )
+
+
+# The tool's peak resident memory, measured by a small Python between this test and
+# the tool: on Linux a child's ru_maxrss starts from its parent's peak at fork, and
+# this process holds torch; the small one's peak is a few MB.
+MEASURE = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], timeout=20).returncode\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(f'peak RSS {peak} KiB', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def run_tool_measured(*args):
+    """run_tool, and the tool's peak resident memory in MB (ru_maxrss is in KiB
+    on Linux)."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", MEASURE, sys.executable, TOOL, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    peak = re.search(r"peak RSS (\d+) KiB", result.stderr)
+    return result, int(peak[1]) / 1024
 
 
 @pytest.fixture(scope="session")
@@ -678,6 +704,7 @@ def zip_bomb(path):
 
 @pytest.mark.parametrize("name", [*HOSTILE, "zip-bomb", "encrypted-zip"])
 def test_hostile_files(name, tmp_path):
+    """A message or a report, in bounded time and memory (the child's peak RSS)."""
     path = tmp_path / f"{name}.pt"
     if name == "zip-bomb":
         zip_bomb(path)
@@ -686,11 +713,14 @@ def test_hostile_files(name, tmp_path):
     else:
         path.write_bytes(HOSTILE[name])
     start = time.perf_counter()
-    result = run_tool(path, "--json", timeout=20)
+    result, peak_mb = run_tool_measured(path, "--json")
     elapsed = time.perf_counter() - start
     assert "Traceback" not in result.stderr, result.stderr
     report = json.loads(result.stdout)
     assert elapsed < 10
+    # the page's bound: "at most several seconds of CPU and under 1 GB of memory"
+    assert "under 1 GB of memory" in (ROOT / "docs" / "inspect.md").read_text()
+    assert peak_mb < 1024, f"{peak_mb:.0f} MB"
     # each object is visited once
     if name in (
         "cycle",
