@@ -742,23 +742,87 @@ def test_cli_text_and_json(torch_files):
     assert result.returncode == 0, result.stderr
     assert "torch.save (zip" in result.stdout
     assert "optimizer at optimizer: AdamW" in result.stdout
-    data = json.loads(run_tool(torch_files["checkpoint"], "--json", "--all").stdout)
-    assert data["schema"] == "inspect_checkpoint/1"
-    assert set(data) >= {
+    path = torch_files["checkpoint"]
+    data = json.loads(run_tool(path, "--json", "--all").stdout)
+    # every field docs/inspect.md documents for a torch.save file, and no other
+    assert set(data) == {
         "schema",
         "path",
         "ok",
+        "size_bytes",
         "format",
         "format_name",
-        "size_bytes",
+        "serialization",
         "structure",
         "tensors",
         "optimizers",
         "globals",
-        "serialization",
         "findings",
     }
-    assert len(data["tensors"]["list"]) == data["tensors"]["count"] == 16
+    assert data["schema"] == "inspect_checkpoint/1"
+    assert (data["path"], data["ok"], data["size_bytes"]) == (
+        str(path),
+        True,
+        path.stat().st_size,
+    )
+    assert data["format"] == "torch-zip"
+    assert data["format_name"] == "torch.save (zip, PyTorch 1.6 and later)"
+    serialization = data["serialization"]
+    assert serialization["archive_version"] == "3"
+    assert (serialization["byteorder"], serialization["pickle_protocol"]) == (
+        "little",
+        2,
+    )
+    assert list(data["structure"]) == ["epoch", "model", "optimizer", "scheduler"]
+    assert data["structure"]["model"] == "state_dict: 4 tensors"
+    tensors = data["tensors"]
+    # the model's 61 weights, AdamW's exp_avg and exp_avg_sq of each, 4 scalar steps
+    assert tensors == {
+        "count": 16,
+        "bytes": (61 * 3 + 4) * 4,
+        "storage_bytes": (61 * 3 + 4) * 4,
+        "parameters": 61 * 3 + 4,
+        "dtypes": {"float32": 16},
+        "devices": {"cpu": 16},
+        "shared_storages": [],
+        "oversized_storages": [],
+        "list": tensors["list"],
+    }
+    assert len(tensors["list"]) == 16  # --all: every tensor
+    assert tensors["list"][0] == {
+        "name": "model.fc1.weight",
+        "dtype": "float32",
+        "shape": [5, 10],
+        "device": "cpu",
+    }
+    step = {"name": "optimizer.state.0.step", "dtype": "float32", "shape": []}
+    assert {**step, "device": "cpu"} in tensors["list"]
+    (optimizer,) = data["optimizers"]
+    assert {k: v for k, v in optimizer.items() if k != "hyperparameters"} == {
+        "path": "optimizer",
+        "kind": "AdamW",
+        "state_keys": ["exp_avg", "exp_avg_sq", "step"],
+        "parameters_with_state": 4,
+        "param_groups": 1,
+    }
+    assert optimizer["hyperparameters"]["lr"] == 0.01
+    assert data["globals"] == [
+        {"name": "collections.OrderedDict", "weights_only": "allowed"},
+        {"name": "torch.FloatStorage", "weights_only": "allowed"},
+        {"name": "torch._utils._rebuild_tensor_v2", "weights_only": "allowed"},
+    ]
+    assert data["findings"] == []
+    # a finding: id, message, page; a prefix finding adds prefix and where
+    ddp = json.loads(run_tool(torch_files["ddp"], "--json").stdout)
+    (prefix,) = ddp["findings"]
+    assert set(prefix) == {"id", "message", "page", "prefix", "where"}
+    assert (prefix["id"], prefix["prefix"], prefix["where"]) == (
+        "prefix",
+        "module.",
+        "(top level)",
+    )
+    assert prefix["message"].startswith("every key of (top level) starts with")
+    assert prefix["page"] == tool.page("module_prefix")
 
 
 def test_cli_bad_paths(tmp_path):
@@ -790,6 +854,15 @@ def test_model_comparison(torch_files, tmp_path):
         scripted = tool.compare_with_model(scripted, "mymodels:MyModel")
     finally:
         sys.path.remove(str(tmp_path))
+    assert set(c) >= {  # the comparison's fields that docs/inspect.md documents
+        "missing",
+        "unexpected",
+        "strip_prefix",
+        "shape_mismatches",
+        "dtype_mismatches",
+        "load_code",
+        "findings",
+    }
     assert c["strip_prefix"] == "module."
     assert c["missing"] == c["unexpected"] == []
     assert c["shape_mismatches"][1] == {
