@@ -380,6 +380,47 @@ def test_missing_shard(hf_files, tmp_path):
     assert "missing_shard" in {f["id"] for f in r["findings"]}
 
 
+def test_safetensors_shards_without_config(tmp_path):
+    """A bare folder of safetensors shards and their index, no config.json: what
+    huggingface_hub's save_torch_state_dict writes (safetensors' save_file for each
+    shard; safetensors itself writes no index)."""
+    import torch
+    from huggingface_hub import save_torch_state_dict
+
+    state_dict = {
+        "fc1.weight": torch.zeros(5, 10),
+        "fc1.bias": torch.zeros(5),
+        "fc2.weight": torch.zeros(1, 5, dtype=torch.float16),
+        "fc2.bias": torch.zeros(1),
+    }
+    save_torch_state_dict(state_dict, tmp_path, max_shard_size=100)
+    shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [*shards, "model.safetensors.index.json"]
+    r = inspect(tmp_path)
+    assert r["format"] == "safetensors-sharded"
+    assert [f["file"] for f in r["files"]] == shards
+    assert [f["format"] for f in r["files"]] == ["safetensors"] * 2
+    tensors = r["tensors"]
+    assert tensors["count"] == 4
+    assert tensors["parameters"] == 50 + 5 + 5 + 1
+    assert tensors["bytes"] == (50 + 5 + 1) * 4 + 5 * 2
+    assert tensors["dtypes"] == {"float32": 3, "float16": 1}
+    assert {t["name"]: (t["dtype"], t["shape"]) for t in tensors["list"]} == {
+        "fc1.weight": ("float32", [5, 10]),
+        "fc1.bias": ("float32", [5]),
+        "fc2.weight": ("float16", [1, 5]),
+        "fc2.bias": ("float32", [1]),
+    }
+    assert [f["id"] for f in r["findings"]] == ["safetensors-sharded"]
+    (tmp_path / shards[1]).unlink()
+    missing = inspect(tmp_path)["findings"]
+    assert any(
+        f["id"] == "missing_shard" and f["message"].endswith(f"missing: {shards[1]}")
+        for f in missing
+    )
+
+
 def test_trainer_checkpoint(hf_files):
     r = inspect(hf_files["trainer"])
     assert r["format"] == "hf-trainer"
