@@ -17,7 +17,7 @@ import time
 import zipfile
 
 import pytest
-from project import ROOT
+from project import ROOT, run_script
 
 TOOL = ROOT / "tools" / "inspect_checkpoint.py"
 GPU_FILES = ROOT / "data" / "gpu-checkpoints"
@@ -443,6 +443,36 @@ def test_peft_and_accelerate(hf_files):
     opt = inspect(hf_files["accelerate"] / "optimizer.bin")
     assert opt["optimizers"][0]["kind"] == "SGD"
     assert opt["optimizers"][0]["hyperparameters"]["momentum"] == 0.9
+
+
+def test_deepspeed_folder(tmp_path):
+    """A ZeRO-3 folder that DeepSpeed writes: examples/deepspeed/consolidate.py's
+    train_and_save, one process on the CPU, in a process of its own (it starts a
+    process group)."""
+    folder = tmp_path / "checkpoint"
+    script = tmp_path / "write_zero_checkpoint.py"
+    script.write_text(
+        "import sys\n\n"
+        f"sys.path.insert(0, {str(ROOT / 'examples' / 'deepspeed')!r})\n"
+        "from consolidate import train_and_save\n\n"
+        f"train_and_save({str(folder)!r})\n"
+    )
+    result = run_script(script, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    r = inspect(folder)
+    assert r["format"] == "deepspeed"
+    assert r["structure"]["latest"] == "'global_step2'"  # 2 steps
+    by_name = {f["file"]: f for f in r["files"]}
+    assert set(by_name) == {
+        "global_step2/zero_pp_rank_0_mp_rank_00_model_states.pt",
+        "global_step2/zero_pp_rank_0_mp_rank_00_optim_states.pt",
+    }
+    assert {f["format"] for f in by_name.values()} == {"torch-zip"}
+    # nn.Linear(10, 5)'s 55 fp32 weights, flat, in the optimizer's file
+    shapes = {t["name"]: t["shape"] for t in r["tensors"]["list"]}
+    assert shapes["optimizer_state_dict.fp32_flat_groups.0"] == [55]
+    (hint,) = [f for f in r["findings"] if f["id"] == "deepspeed"]
+    assert hint["page"] == tool.page("deepspeed")
 
 
 @pytest.fixture(scope="session")
