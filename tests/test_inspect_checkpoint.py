@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import time
 import zipfile
 
 import pytest
-from project import GPU_FILES, ROOT, load_script
+from project import GPU_FILES, ROOT, load_script, run_script
 
 TOOL = ROOT / "tools" / "inspect_checkpoint.py"
 
@@ -35,6 +36,31 @@ def run_tool(*args, timeout=30):
         text=True,
         timeout=timeout,
     )
+
+
+# The tool's peak resident memory, measured by a small Python between this test and
+# the tool: on Linux a child's ru_maxrss starts from its parent's peak at fork, and
+# this process holds torch; the small one's peak is a few MB.
+MEASURE = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], timeout=20).returncode\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(f'peak RSS {peak} KiB', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def run_tool_measured(*args):
+    """run_tool, and the tool's peak resident memory in MB (ru_maxrss is in KiB
+    on Linux)."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", MEASURE, sys.executable, TOOL, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    peak = re.search(r"peak RSS (\d+) KiB", result.stderr)
+    return result, int(peak[1]) / 1024
 
 
 @pytest.fixture(scope="session")
@@ -343,6 +369,47 @@ def test_missing_shard(hf_files, tmp_path):
     assert "missing_shard" in {f["id"] for f in r["findings"]}
 
 
+def test_safetensors_shards_without_config(tmp_path):
+    """A bare folder of safetensors shards and their index, no config.json: what
+    huggingface_hub's save_torch_state_dict writes (safetensors' save_file for each
+    shard; safetensors itself writes no index)."""
+    import torch
+    from huggingface_hub import save_torch_state_dict
+
+    state_dict = {
+        "fc1.weight": torch.zeros(5, 10),
+        "fc1.bias": torch.zeros(5),
+        "fc2.weight": torch.zeros(1, 5, dtype=torch.float16),
+        "fc2.bias": torch.zeros(1),
+    }
+    save_torch_state_dict(state_dict, tmp_path, max_shard_size=100)
+    shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [*shards, "model.safetensors.index.json"]
+    r = inspect(tmp_path)
+    assert r["format"] == "safetensors-sharded"
+    assert [f["file"] for f in r["files"]] == shards
+    assert [f["format"] for f in r["files"]] == ["safetensors"] * 2
+    tensors = r["tensors"]
+    assert tensors["count"] == 4
+    assert tensors["parameters"] == 50 + 5 + 5 + 1
+    assert tensors["bytes"] == (50 + 5 + 1) * 4 + 5 * 2
+    assert tensors["dtypes"] == {"float32": 3, "float16": 1}
+    assert {t["name"]: (t["dtype"], t["shape"]) for t in tensors["list"]} == {
+        "fc1.weight": ("float32", [5, 10]),
+        "fc1.bias": ("float32", [5]),
+        "fc2.weight": ("float16", [1, 5]),
+        "fc2.bias": ("float32", [1]),
+    }
+    assert [f["id"] for f in r["findings"]] == ["safetensors-sharded"]
+    (tmp_path / shards[1]).unlink()
+    missing = inspect(tmp_path)["findings"]
+    assert any(
+        f["id"] == "missing_shard" and f["message"].endswith(f"missing: {shards[1]}")
+        for f in missing
+    )
+
+
 def test_trainer_checkpoint(hf_files):
     r = inspect(hf_files["trainer"])
     assert r["format"] == "hf-trainer"
@@ -365,6 +432,36 @@ def test_peft_and_accelerate(hf_files):
     opt = inspect(hf_files["accelerate"] / "optimizer.bin")
     assert opt["optimizers"][0]["kind"] == "SGD"
     assert opt["optimizers"][0]["hyperparameters"]["momentum"] == 0.9
+
+
+def test_deepspeed_folder(tmp_path):
+    """A ZeRO-3 folder that DeepSpeed writes: examples/deepspeed/consolidate.py's
+    train_and_save, one process on the CPU, in a process of its own (it starts a
+    process group)."""
+    folder = tmp_path / "checkpoint"
+    script = tmp_path / "write_zero_checkpoint.py"
+    script.write_text(
+        "import sys\n\n"
+        f"sys.path.insert(0, {str(ROOT / 'examples' / 'deepspeed')!r})\n"
+        "from consolidate import train_and_save\n\n"
+        f"train_and_save({str(folder)!r})\n"
+    )
+    result = run_script(script, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    r = inspect(folder)
+    assert r["format"] == "deepspeed"
+    assert r["structure"]["latest"] == "'global_step2'"  # 2 steps
+    by_name = {f["file"]: f for f in r["files"]}
+    assert set(by_name) == {
+        "global_step2/zero_pp_rank_0_mp_rank_00_model_states.pt",
+        "global_step2/zero_pp_rank_0_mp_rank_00_optim_states.pt",
+    }
+    assert {f["format"] for f in by_name.values()} == {"torch-zip"}
+    # nn.Linear(10, 5)'s 55 fp32 weights, flat, in the optimizer's file
+    shapes = {t["name"]: t["shape"] for t in r["tensors"]["list"]}
+    assert shapes["optimizer_state_dict.fp32_flat_groups.0"] == [55]
+    (hint,) = [f for f in r["findings"] if f["id"] == "deepspeed"]
+    assert hint["page"] == tool.page("deepspeed")
 
 
 @pytest.fixture(scope="session")
@@ -667,6 +764,7 @@ def zip_bomb(path):
 
 @pytest.mark.parametrize("name", [*HOSTILE, "zip-bomb", "encrypted-zip"])
 def test_hostile_files(name, tmp_path):
+    """A message or a report, in bounded time and memory (the child's peak RSS)."""
     path = tmp_path / f"{name}.pt"
     if name == "zip-bomb":
         zip_bomb(path)
@@ -675,11 +773,14 @@ def test_hostile_files(name, tmp_path):
     else:
         path.write_bytes(HOSTILE[name])
     start = time.perf_counter()
-    result = run_tool(path, "--json", timeout=20)
+    result, peak_mb = run_tool_measured(path, "--json")
     elapsed = time.perf_counter() - start
     assert "Traceback" not in result.stderr, result.stderr
     report = json.loads(result.stdout)
     assert elapsed < 10
+    # the page's bound: "at most several seconds of CPU and under 1 GB of memory"
+    assert "under 1 GB of memory" in (ROOT / "docs" / "inspect.md").read_text()
+    assert peak_mb < 1024, f"{peak_mb:.0f} MB"
     # each object is visited once
     if name in (
         "cycle",
@@ -701,23 +802,87 @@ def test_cli_text_and_json(torch_files):
     assert result.returncode == 0, result.stderr
     assert "torch.save (zip" in result.stdout
     assert "optimizer at optimizer: AdamW" in result.stdout
-    data = json.loads(run_tool(torch_files["checkpoint"], "--json", "--all").stdout)
-    assert data["schema"] == "inspect_checkpoint/1"
-    assert set(data) >= {
+    path = torch_files["checkpoint"]
+    data = json.loads(run_tool(path, "--json", "--all").stdout)
+    # every field docs/inspect.md documents for a torch.save file, and no other
+    assert set(data) == {
         "schema",
         "path",
         "ok",
+        "size_bytes",
         "format",
         "format_name",
-        "size_bytes",
+        "serialization",
         "structure",
         "tensors",
         "optimizers",
         "globals",
-        "serialization",
         "findings",
     }
-    assert len(data["tensors"]["list"]) == data["tensors"]["count"] == 16
+    assert data["schema"] == "inspect_checkpoint/1"
+    assert (data["path"], data["ok"], data["size_bytes"]) == (
+        str(path),
+        True,
+        path.stat().st_size,
+    )
+    assert data["format"] == "torch-zip"
+    assert data["format_name"] == "torch.save (zip, PyTorch 1.6 and later)"
+    serialization = data["serialization"]
+    assert serialization["archive_version"] == "3"
+    assert (serialization["byteorder"], serialization["pickle_protocol"]) == (
+        "little",
+        2,
+    )
+    assert list(data["structure"]) == ["epoch", "model", "optimizer", "scheduler"]
+    assert data["structure"]["model"] == "state_dict: 4 tensors"
+    tensors = data["tensors"]
+    # the model's 61 weights, AdamW's exp_avg and exp_avg_sq of each, 4 scalar steps
+    assert tensors == {
+        "count": 16,
+        "bytes": (61 * 3 + 4) * 4,
+        "storage_bytes": (61 * 3 + 4) * 4,
+        "parameters": 61 * 3 + 4,
+        "dtypes": {"float32": 16},
+        "devices": {"cpu": 16},
+        "shared_storages": [],
+        "oversized_storages": [],
+        "list": tensors["list"],
+    }
+    assert len(tensors["list"]) == 16  # --all: every tensor
+    assert tensors["list"][0] == {
+        "name": "model.fc1.weight",
+        "dtype": "float32",
+        "shape": [5, 10],
+        "device": "cpu",
+    }
+    step = {"name": "optimizer.state.0.step", "dtype": "float32", "shape": []}
+    assert {**step, "device": "cpu"} in tensors["list"]
+    (optimizer,) = data["optimizers"]
+    assert {k: v for k, v in optimizer.items() if k != "hyperparameters"} == {
+        "path": "optimizer",
+        "kind": "AdamW",
+        "state_keys": ["exp_avg", "exp_avg_sq", "step"],
+        "parameters_with_state": 4,
+        "param_groups": 1,
+    }
+    assert optimizer["hyperparameters"]["lr"] == 0.01
+    assert data["globals"] == [
+        {"name": "collections.OrderedDict", "weights_only": "allowed"},
+        {"name": "torch.FloatStorage", "weights_only": "allowed"},
+        {"name": "torch._utils._rebuild_tensor_v2", "weights_only": "allowed"},
+    ]
+    assert data["findings"] == []
+    # a finding: id, message, page; a prefix finding adds prefix and where
+    ddp = json.loads(run_tool(torch_files["ddp"], "--json").stdout)
+    (prefix,) = ddp["findings"]
+    assert set(prefix) == {"id", "message", "page", "prefix", "where"}
+    assert (prefix["id"], prefix["prefix"], prefix["where"]) == (
+        "prefix",
+        "module.",
+        "(top level)",
+    )
+    assert prefix["message"].startswith("every key of (top level) starts with")
+    assert prefix["page"] == tool.page("module_prefix")
 
 
 def test_cli_bad_paths(tmp_path):
@@ -749,6 +914,15 @@ def test_model_comparison(torch_files, tmp_path):
         scripted = tool.compare_with_model(scripted, "mymodels:MyModel")
     finally:
         sys.path.remove(str(tmp_path))
+    assert set(c) >= {  # the comparison's fields that docs/inspect.md documents
+        "missing",
+        "unexpected",
+        "strip_prefix",
+        "shape_mismatches",
+        "dtype_mismatches",
+        "load_code",
+        "findings",
+    }
     assert c["strip_prefix"] == "module."
     assert c["missing"] == c["unexpected"] == []
     assert c["shape_mismatches"][1] == {
@@ -784,7 +958,8 @@ def test_load_code_quotes_what_the_file_names(tmp_path):
 
 
 def test_finding_pages_exist():
-    """Every page the tool links to is a page of the site, with that heading."""
+    """Every page the tool links to is a page of the site, with that heading, and
+    each folder format names the page about it."""
     import markdown.extensions.toc
 
     slugify = markdown.extensions.toc.slugify
@@ -799,3 +974,27 @@ def test_finding_pages_exist():
                 if line.startswith("## ")
             ]
             assert anchor in headings, (name, anchor)
+    # every page name the tool passes to finding() or Unreadable() is one of PAGES
+    import ast
+
+    named = {name for _, name, _ in tool.PREFIXES}
+    for node in ast.walk(ast.parse(TOOL.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in (
+            "finding",
+            "Unreadable",
+        ):
+            arg = node.args[2 if node.func.id == "finding" else 1 :][:1]
+            if arg and isinstance(arg[0], ast.Constant):
+                named.add(arg[0].value)
+    assert named - {None} <= set(tool.PAGES), named - set(tool.PAGES)
+    # each folder format points to the page about that format
+    folder_pages = {fmt: tool.PAGES[name] for fmt, _, _, name in tool.FOLDER_FORMATS}
+    assert {fmt: folder_pages[fmt].partition("/")[0] for fmt in folder_pages} == {
+        "deepspeed": "deepspeed",
+        "hf-trainer": "trainer",
+        "peft": "peft",
+        "transformers": "hugging-face",
+        "accelerate": "accelerate",
+        "dcp": "distributed-checkpoint",
+        "safetensors-sharded": "troubleshooting",
+    }

@@ -102,7 +102,10 @@ PAGES = {
     "keras": "keras/",
     "safety": "safety/",
     "entire_model": "entire-model/",
-    "checkpoints": "checkpoints/",
+    "deepspeed": "deepspeed/#one-file-consolidate-the-folder",
+    "trainer": "trainer/",
+    "peft": "peft/#load-the-adapter-onto-the-base-model",
+    "accelerate": "accelerate/",
     "shards": (
         "troubleshooting/#no-such-file-or-directory-model-00002-of-00003safetensors"
     ),
@@ -1852,19 +1855,19 @@ FOLDER_FORMATS = [  # (format, name, test, page), first match wins
             or _any(p, r"global_step\d+")
             or _any(p, r".*mp_rank_\d+_model_states\.pt")
         ),
-        "dcp",
+        "deepspeed",
     ),
     (
         "hf-trainer",
         "Transformers Trainer checkpoint (checkpoint-N/)",
         lambda p: _has(p, "trainer_state.json"),
-        "hugging_face",
+        "trainer",
     ),
     (
         "peft",
         "PEFT adapter folder",
         lambda p: _has(p, "adapter_config.json"),
-        "hugging_face",
+        "peft",
     ),
     (
         "transformers",
@@ -1879,7 +1882,7 @@ FOLDER_FORMATS = [  # (format, name, test, page), first match wins
         "accelerate",
         "Accelerate state folder (save_state)",
         lambda p: _any(p, r"random_states_\d+\.pkl"),
-        "checkpoints",
+        "accelerate",
     ),
     (
         "dcp",
