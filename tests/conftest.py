@@ -17,6 +17,9 @@ from pageformat import OutputUpdater
 # Keras examples run on the torch backend; keep Keras's config file out of $HOME.
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="keras-home-"))
+# The test workers share the machine's cores: torch runs each example on one thread,
+# as torchrun runs each rank (more threads than cores only wait for each other).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 DEVICES = ["cpu", "cuda", "mps"]
 
