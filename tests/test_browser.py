@@ -215,6 +215,7 @@ def test_every_internal_link_and_anchor_resolves(site):
 def open_page(browser, server, path):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    context.add_init_script(COUNT_ANSWERS)
     page = context.new_page()
     page.goto(server + path, wait_until="networkidle")
     return page
@@ -229,6 +230,11 @@ def search(page, text):
     box = page.locator("input.md-search__input")
     box.click()
     box.press_sequentially(text)  # typed, as a visitor types or pastes
+    # Material searches at each key: read the results of the whole text, once the
+    # worker has answered every query it was asked.
+    page.wait_for_function(
+        "window.searchesAsked > 0 && window.searchesAnswered === window.searchesAsked"
+    )
     page.wait_for_selector(".md-search-result__item")
     return page.eval_on_selector_all(
         ".md-search-result__item",
@@ -270,15 +276,6 @@ TYPED_QUESTIONS = {
 }
 
 
-# Typed questions whose page is not yet among the first three: other pages use the
-# same words in their section titles (Accelerate's save_state, Troubleshooting's many
-# entries). A question not listed here that misses fails the test.
-KNOWN_TYPED_MISSES = {
-    "save optimizer state",
-    "is it safe to load a downloaded checkpoint",
-}
-
-
 def test_typed_questions_find_their_page(browser, server):
     page = open_page(browser, server, "")
     missed = []
@@ -286,10 +283,7 @@ def test_typed_questions_find_their_page(browser, server):
         page.locator("input.md-search__input").fill("")
         results = search(page, question)
         top = [links[0] for links in results[:3]]
-        if (
-            not any(expected in link for link in top)
-            and question not in KNOWN_TYPED_MISSES
-        ):
+        if not any(expected in link for link in top):
             missed.append(f"{question!r}: expected {expected} in the top 3, got {top}")
     page.context.close()
     assert not missed, "\n".join(missed)
@@ -464,19 +458,13 @@ def message_pastes(lines):
 # counted from 0 in the order quoted_messages gives them). A paste not listed here that
 # misses fails the test.
 KNOWN_MISSES = {
-    # a repr, not a message: once the keys are the visitor's, it reads like "module."
-    ("_IncompatibleKeys / &lt;All keys matched successfully&gt;", 0),
-    # a second message in the block, which other entries' words outrank
-    ("'collections.OrderedDict' object has no attribute 'eval'", 1),
-    ("Optimizer: parameter group that doesn't match the size of optimizer's group", 1),
-    (
-        "Weights only load failed: `torch.distributed.tensor` must be imported to load DTensors",
-        1,
-    ),
-    # both lists pasted whole: the Sequential entry, which quotes both, ranks first
-    ('Unexpected key(s): "epoch", "model_state_dict"', 0),
-    # DCP's wrapper line, which finds the DCP page rather than the entry
-    ("Missing key in checkpoint state_dict (DCP)", 0),
+    # the last line alone, "module."-prefixed keys and nothing else: the inspector's
+    # page, which finds and strips that prefix too, ranks first
+    ('Missing key(s) / Unexpected key(s): "module."', 1),
+    # the last line alone: the keys it lists are the visitor's, and the words left
+    # ("Unexpected key(s) in state_dict") begin several entries' messages; the whole
+    # message, with its Missing line, finds the entry
+    ('Error(s) in loading state_dict for Sequential: Missing key(s): "0.weight"', 1),
 }
 # Entries whose message is word for word another's, whichever library loaded the
 # file: a paste that finds either has found its answer (each links to the other).
@@ -514,8 +502,10 @@ def paste(page, text):
 LINKS = "items => items.map(i => [...i.querySelectorAll('a')].map(a => a.href))"
 COUNT_ANSWERS = """
 window.searchesAnswered = 0;
+window.searchesAsked = 0;
 const post = Worker.prototype.postMessage;
 Worker.prototype.postMessage = function (...args) {
+  if (args[0] && args[0].type === 2) window.searchesAsked++;
   if (!this.counted) {
     this.counted = true;
     this.addEventListener("message", e => e.data.type === 3 && window.searchesAnswered++);

@@ -4,35 +4,64 @@
    becomes terms that every result must contain, and + - ~ ^ * : are operators. A
    pasted message is full of them ("conv1.weight", torch.Size([1000, 512]), paths,
    line numbers) and of names that are the visitor's own, so it found nothing, or the
-   wrong entry. Each query is rewritten here, between the search box and the worker,
-   into plain words; what the visitor sees in the box is left as it was.
+   wrong entry. Material also makes every word a prefix ("dict" finds "DictConfig",
+   "a" finds every word that starts with an a) and weighs a heading's word a thousand
+   times a word of the text. Each query is rewritten here, between the search box and
+   the worker, into the words the index holds, each once; what the visitor sees in the
+   box is left as it was.
 
    Material 9 posts {type: 2 (QUERY), data: text} to its worker. */
 (() => {
   const QUERY = 2;
 
+  // The words the index leaves out (lunr's English stop words, as Material's search
+  // index is built with "stopWordFilter"). Left in a query, each would become a
+  // prefix ("a*", "in*") that matches every title word it starts.
+  const STOP_WORDS = new Set(
+    ("a able about across after all almost also am among an and any are as at be because " +
+      "been but by can cannot could dear did do does either else ever every for from get got " +
+      "had has have he her hers him his how however i if in into is it its just least let " +
+      "like likely may me might most must my neither no nor not of off often on only or " +
+      "other our own rather said say says she should since so some than that the their " +
+      "them then there these they this tis to too twas us wants was we were what when " +
+      "where which while who whom why will with would yet you your").split(" ")
+  );
+  // How the index splits text into words: mkdocs.yml's search separator.
+  const SEPARATOR = /[\s\-,:;!?=\[\]()"`'/<>]+|\.(?!\d)/;
+
   function plainWords(text) {
-    return (
-      text
-        // 1. A quoted state_dict key ("conv1.weight", 'module.encoder.0.bias'): its
-        //    first part says where the weights come from (module, _orig_mod, epoch);
-        //    the rest names the visitor's own layers, which no page knows.
-        .replace(/(["'])([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\1/g, " $2 ")
-        //    The same for a key printed without quotes after "state_dict:"
-        //    (DCP: "Missing key in checkpoint state_dict: model.fc3.weight.").
-        .replace(/(state_dict:\s*)([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\.?/gi, "$1$2 ")
-        //    Other quotes and backticks mark names, not phrases: drop them.
-        .replace(/["`\u201c\u201d]/g, " ")
-        // 2. Lunr's operators: + - (presence), ~ (fuzzy), ^ (boost), * (wildcard),
-        //    : (field). Inside a word (model-00002-of-00003, cuda:0) they separate.
-        .replace(/[+~^*:]/g, " ")
-        .replace(/(^|\s)-+/g, " ")
-        // 3. Numbers are the visitor's own (shapes, line numbers, versions, counts).
-        .replace(/(^|[\s([,=])-?\d+(?:\.\d+)*(?=[\s)\],.;!?]|$)/g, "$1 ")
-        .replace(/\s+/g, " ")
-        .trim()
-    );
+    const words = text
+      // 1. A quoted state_dict key ("conv1.weight", 'module.encoder.0.bias'): its
+      //    first part says where the weights come from (module, _orig_mod, epoch);
+      //    the rest names the visitor's own layers, which no page knows.
+      .replace(/(["'])([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\1/g, " $2 ")
+      //    The same for a key printed without quotes after "state_dict:"
+      //    (DCP: "Missing key in checkpoint state_dict: model.fc3.weight.").
+      .replace(/(state_dict:\s*)([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\.?/gi, "$1$2 ")
+      // 2. Lunr's operators: + - (presence), ~ (fuzzy), ^ (boost), * (wildcard),
+      //    : (field), and quotes (required phrases) separate words here.
+      .replace(/[+~^*:"`\u201c\u201d]/g, " ")
+      .split(SEPARATOR)
+      .map(word => word.replace(/^\W+|\W+$/g, ""))
+      // 3. Numbers are the visitor's own (shapes, line numbers, versions, counts).
+      .filter(word => word && !/^\d+(?:\.\d+)*$/.test(word))
+      .filter(word => !STOP_WORDS.has(word.toLowerCase()));
+    // 4. Each word once: a list of the visitor's keys repeats the same few.
+    const unique = [...new Map(words.map(w => [w.toLowerCase(), w])).values()];
+    if (!unique.length) return "";
+    // 5. A pasted message holds whole words, and the visitor's own names are in the
+    //    entry's quoted output rather than in its heading: each word is matched whole,
+    //    in the text only. A question a visitor types is matched by whole words too,
+    //    headings included, and its last word also as a prefix (at a quarter of the
+    //    weight), so that a word still being typed finds something.
+    if (!PASTED.test(text) && unique.length <= TYPED_WORDS)
+      return [...unique.map(word => `${word}^4`), unique.at(-1)].join(" ");
+    return unique.map(word => `text:${word}^1`).join(" ");
   }
+  // What a terminal prints and a visitor does not type: an error's class name, or
+  // the punctuation of a message (key(s):, [0], <class 'str'>, "fc.weight").
+  const PASTED = /\w(?:Error|Exception|Warning|Keys)\b|[:()[\]"<>=]|\w\.\w/;
+  const TYPED_WORDS = 6;
 
   const post = Worker.prototype.postMessage;
   Worker.prototype.postMessage = function (message, ...rest) {
