@@ -311,8 +311,8 @@ def main(device="cpu", out_dir=None):
         f"{after_forward['default']} by default,",
         f"{after_forward['True']} with reshard_after_forward=True",
     )
-    # PyTorch 2.8 made the root respect reshard_after_forward=True, and None the
-    # default that keeps the root gathered (pytorch/pytorch#155319). In 2.7 the
+    # PyTorch 2.8 made the root respect reshard_after_forward=True (pytorch/pytorch
+    # #154704), and None the default that keeps the root gathered (#155319). In 2.7 the
     # default was True, and FSDPState._lazy_init kept the root gathered whatever
     # it was given: https://github.com/pytorch/pytorch/blob/v2.7.1/torch/distributed/fsdp/_fully_shard/_fsdp_state.py
     if torch.__version__ >= "2.8":
