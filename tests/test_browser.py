@@ -458,9 +458,6 @@ def message_pastes(lines):
 # counted from 0 in the order quoted_messages gives them). A paste not listed here that
 # misses fails the test.
 KNOWN_MISSES = {
-    # the last line alone, "module."-prefixed keys and nothing else: the inspector's
-    # page, which finds and strips that prefix too, ranks first
-    ('Missing key(s) / Unexpected key(s): "module."', 1),
     # the last line alone: the keys it lists are the visitor's, and the words left
     # ("Unexpected key(s) in state_dict") begin several entries' messages; the whole
     # message, with its Missing line, finds the entry
