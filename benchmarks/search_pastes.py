@@ -1,0 +1,150 @@
+"""How well the site's search answers error messages pasted from real reports.
+
+Each message in benchmarks/search_messages.json was copied from a user's report (its
+source is beside it), with that user's own class names, keys, shapes and paths, and
+names the Troubleshooting entry that answers it. The script serves a built site,
+pastes each message into the search box in Chromium (as tests/test_browser.py does),
+and records whether the entry is among the first three results, and how long the
+search took from the paste to the results shown.
+
+    mkdocs build -d /tmp/site
+    python benchmarks/search_pastes.py /tmp/site --out benchmarks/results/search.json \
+        --markdown benchmarks/results/search.md
+
+Give `--label` to tell runs apart (a site built from another commit, for instance).
+It needs Chromium (Debian's `chromium`) and the test extras (playwright).
+"""
+
+import argparse
+import functools
+import http.server
+import json
+import re
+import shutil
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+
+from test_browser import COUNT_ANSWERS, H2, paste  # noqa: E402  (the tests' own paste)
+
+from pageformat import DOCS  # noqa: E402
+
+MESSAGES = ROOT / "benchmarks" / "search_messages.json"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(site):
+    """Serve the built site on a free port; its address."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/"
+
+
+def anchors(site):
+    """Troubleshooting's headings (as docs/troubleshooting.md writes them) and their
+    ids on the built page, in order, as the tests pair them."""
+    page = (Path(site) / "troubleshooting" / "index.html").read_text()
+    headings = re.findall(r"^## (.*)$", (DOCS / "troubleshooting.md").read_text(), re.M)
+    return dict(zip(headings, H2.findall(page), strict=True))
+
+
+def run(site, messages):
+    """Paste each message; one row per message."""
+    from playwright.sync_api import sync_playwright
+
+    url = serve(site)
+    ids = anchors(site)
+    rows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+        context.add_init_script(COUNT_ANSWERS)
+        page = context.new_page()
+        page.goto(url, wait_until="networkidle")
+        page.locator("input.md-search__input").click()
+        paste(page, "warm up")  # the index is loaded by the first search
+        for item in messages:
+            expected = f"{url}troubleshooting/#{ids[item['entry']]}"
+            start = time.perf_counter()
+            results = paste(page, item["message"])
+            seconds = time.perf_counter() - start
+            rank = results.index(expected) + 1 if expected in results else None
+            rows.append(
+                {
+                    "entry": item["entry"],
+                    "message": item["message"],
+                    "found": expected in results[:3],
+                    "rank": rank,
+                    "top3": [r.removeprefix(url) for r in results[:3]],
+                    "seconds": round(seconds, 3),
+                }
+            )
+        browser.close()
+    return rows
+
+
+def summary(rows, label):
+    found = sum(r["found"] for r in rows)
+    median_ms = statistics.median(r["seconds"] for r in rows) * 1000
+    return {
+        "label": label,
+        "messages": len(rows),
+        "found_in_top3": found,
+        "median_ms": round(median_ms),
+    }
+
+
+def markdown(result):
+    s = result["summary"]
+    lines = [
+        f"{s['found_in_top3']} of {s['messages']} messages found their entry in the "
+        f"first three results ({s['label']}); median time from the paste to the "
+        f"results: {s['median_ms']} ms.",
+        "",
+        "| entry | rank | message |",
+        "|---|---|---|",
+    ]
+    for r in result["rows"]:
+        message = r["message"][:70].replace("|", "\\|")
+        lines.append(f"| {r['entry'][:50]} | {r['rank'] or '-'} | `{message}` |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("site", help="a built site (mkdocs build -d DIR)")
+    parser.add_argument("--messages", default=MESSAGES, help="the messages (JSON)")
+    parser.add_argument("--label", default="this site", help="names the run")
+    parser.add_argument("--out", help="write every row as JSON")
+    parser.add_argument("--markdown", help="write the table as Markdown")
+    args = parser.parse_args()
+    if not (Path(args.site) / "troubleshooting" / "index.html").exists():
+        parser.error(f"{args.site} is not a built site (no troubleshooting/index.html)")
+    rows = run(args.site, json.loads(Path(args.messages).read_text()))
+    result = {"summary": summary(rows, args.label), "rows": rows}
+    for row in rows:
+        if not row["found"]:
+            print(f"not in the top 3: {row['entry']}\n  {row['message'][:100]}")
+    print(json.dumps(result["summary"]))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
