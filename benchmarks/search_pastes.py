@@ -19,7 +19,6 @@ import argparse
 import functools
 import http.server
 import json
-import re
 import shutil
 import statistics
 import sys
@@ -30,9 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
-from test_browser import COUNT_ANSWERS, H2, paste  # noqa: E402  (the tests' own paste)
-
-from pageformat import DOCS  # noqa: E402
+from test_browser import (  # noqa: E402  (the tests' own pasting)
+    page_to_paste_into,
+    paste,
+    troubleshooting_anchors,
+)
 
 MESSAGES = ROOT / "benchmarks" / "search_messages.json"
 
@@ -50,32 +51,19 @@ def serve(site):
     return f"http://127.0.0.1:{server.server_port}/"
 
 
-def anchors(site):
-    """Troubleshooting's headings (as docs/troubleshooting.md writes them) and their
-    ids on the built page, in order, as the tests pair them."""
-    page = (Path(site) / "troubleshooting" / "index.html").read_text()
-    headings = re.findall(r"^## (.*)$", (DOCS / "troubleshooting.md").read_text(), re.M)
-    return dict(zip(headings, H2.findall(page), strict=True))
-
-
 def run(site, messages):
     """Paste each message; one row per message."""
     from playwright.sync_api import sync_playwright
 
     url = serve(site)
-    ids = anchors(site)
+    ids = troubleshooting_anchors(site)
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=shutil.which("chromium"),
             args=["--no-sandbox", "--disable-gpu"],
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
-        context.add_init_script(COUNT_ANSWERS)
-        page = context.new_page()
-        page.goto(url, wait_until="networkidle")
-        page.locator("input.md-search__input").click()
+        page = page_to_paste_into(browser, url)
         paste(page, "warm up")  # the index is loaded by the first search
         for item in messages:
             expected = f"{url}troubleshooting/#{ids[item['entry']]}"

@@ -521,19 +521,31 @@ def ranked(items):
     return [re.sub(r"\?h=[^#]*", "", link) for link in links]
 
 
-def test_a_pasted_message_finds_its_entry(browser, server, site):
-    """Every message Troubleshooting quotes, as the visitor's own run prints it,
-    pasted whole into the search box: its entry is among the first three results."""
+def troubleshooting_anchors(site):
+    """Each heading of docs/troubleshooting.md, and its id on the built page."""
     ids = H2.findall((Path(site) / "troubleshooting" / "index.html").read_text())
     headings = re.findall(r"^## (.*)$", (DOCS / "troubleshooting.md").read_text(), re.M)
     assert len(ids) == len(headings), "the built page's h2s do not match the headings"
-    anchors = dict(zip(headings, ids, strict=True))
+    return dict(zip(headings, ids, strict=True))
+
+
+def page_to_paste_into(browser, server):
+    """The home page, its clipboard allowed, its search box focused, the search
+    worker's answers counted (see paste)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
     context.add_init_script(COUNT_ANSWERS)
     page = context.new_page()
     page.goto(server, wait_until="networkidle")
     page.locator("input.md-search__input").click()
+    return page
+
+
+def test_a_pasted_message_finds_its_entry(browser, server, site):
+    """Every message Troubleshooting quotes, as the visitor's own run prints it,
+    pasted whole into the search box: its entry is among the first three results."""
+    anchors = troubleshooting_anchors(site)
+    page = page_to_paste_into(browser, server)
     failures = []
     for heading, pastes in quoted_messages():
         expected = f"{server}troubleshooting/#{anchors[heading]}"
@@ -551,7 +563,7 @@ def test_a_pasted_message_finds_its_entry(browser, server, site):
                     f"pasted: {text}\n  got:\n    {got}\n"
                     f"  expected: {expected.removeprefix(server)}"
                 )
-    context.close()
+    page.context.close()
     assert not failures, f"{len(failures)} pasted messages:\n" + "\n".join(failures)
 
 
