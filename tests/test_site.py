@@ -14,6 +14,7 @@ import html
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -185,3 +186,25 @@ def test_the_inspector_links_to_the_published_site():
     assert site_url, 'mkdocs.yml: site_url: !ENV [SITE_URL, "https://..."]'
     tool = (ROOT / "tools" / "inspect_checkpoint.py").read_text()
     assert f'SITE = "{site_url[1]}"' in tool, "set SITE to mkdocs.yml's site_url"
+
+
+def test_search_rewrites_queries_into_the_words_the_index_holds():
+    """javascripts/search.js splits a query as the index is split (mkdocs.yml's
+    separator) and leaves out the index's stop words (Material's lunr list)."""
+    material = pytest.importorskip("material")  # where the site is built
+
+    script = (ROOT / "docs" / "javascripts" / "search.js").read_text()
+    separator = re.search(
+        r"^\s+separator: '(.*)'$", (ROOT / "mkdocs.yml").read_text(), re.M
+    )
+    assert re.search(r"const SEPARATOR = /(.*)/;", script)[1] == separator[1].replace(
+        "''", "'"
+    )
+    words = re.search(r"const STOP_WORDS = new Set\(\s*\((.*?)\)\.split", script, re.S)[
+        1
+    ]
+    stop_words = "".join(re.findall(r'"([^"]*)"', words)).split()
+    workers = Path(material.__file__).parent / "templates/assets/javascripts/workers"
+    (worker,) = workers.glob("search.*.min.js")
+    lunr = re.search(r"generateStopWordFilter\(\[([^\]]*)\]\)", worker.read_text())[1]
+    assert stop_words == re.findall(r'"([^"]*)"', lunr)

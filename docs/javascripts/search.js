@@ -39,28 +39,32 @@
       //    (DCP: "Missing key in checkpoint state_dict: model.fc3.weight.").
       .replace(/(state_dict:\s*)([a-z_][a-z0-9_]*)(?:\.[a-z0-9_]+)+\.?/gi, "$1$2 ")
       // 2. Lunr's operators: + - (presence), ~ (fuzzy), ^ (boost), * (wildcard),
-      //    : (field), and quotes (required phrases) separate words here.
-      .replace(/[+~^*:"`\u201c\u201d]/g, " ")
+      //    : (field), \ (escape), and quotes (required phrases) separate words here.
+      .replace(/[+~^*:"`\\\u201c\u201d]/g, " ")
       .split(SEPARATOR)
-      .map(word => word.replace(/^\W+|\W+$/g, ""))
-      // 3. Numbers are the visitor's own (shapes, line numbers, versions, counts).
-      .filter(word => word && !/^\d+(?:\.\d+)*$/.test(word))
-      .filter(word => !STOP_WORDS.has(word.toLowerCase()));
+      .map(word => word.replace(/^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu, ""))
+      .filter(word => word);
+    const typing = words[words.length - 1] || ""; // the word a visitor may still type
+    // Stop words, and the letters left of "key(s)" or "doesn't", are in no index.
+    const meaningful = words.filter(
+      word => (word.length > 1 || /\d/.test(word)) && !STOP_WORDS.has(word.toLowerCase())
+    );
+    const pasted = PASTED.test(text) || meaningful.length > TYPED_WORDS;
+    // 3. In a message, numbers are the visitor's own (shapes, line numbers, counts).
+    const kept = meaningful.filter(word => !(pasted && /^\d+(?:\.\d+)*$/.test(word)));
     // 4. Each word once: a list of the visitor's keys repeats the same few.
-    const unique = [...new Map(words.map(w => [w.toLowerCase(), w])).values()];
-    if (!unique.length) return "";
+    const unique = [...new Map(kept.map(w => [w.toLowerCase(), w])).values()];
     // 5. A pasted message holds whole words, and the visitor's own names are in the
     //    entry's quoted output rather than in its heading: each word is matched whole,
     //    in the text only. A question a visitor types is matched by whole words too,
-    //    headings included, and its last word also as a prefix (at a quarter of the
-    //    weight), so that a word still being typed finds something.
-    if (!PASTED.test(text) && unique.length <= TYPED_WORDS)
-      return [...unique.map(word => `${word}^4`), unique.at(-1)].join(" ");
-    return unique.map(word => `text:${word}^1`).join(" ");
+    //    headings included, and the word typed last also as a prefix (at a quarter of
+    //    the weight, and even if it is a stop word: "to" may be the start of "torch").
+    if (pasted) return unique.map(word => `text:${word}^1`).join(" ");
+    return [...unique.map(word => `${word}^4`), typing].join(" ").trim();
   }
-  // What a terminal prints and a visitor does not type: an error's class name, or
-  // the punctuation of a message (key(s):, [0], <class 'str'>, "fc.weight").
-  const PASTED = /\w(?:Error|Exception|Warning|Keys)\b|[:()[\]"<>=]|\w\.\w/;
+  // What a terminal prints: an error's class name, the quotes and angle brackets of
+  // a message ("fc.weight", <class 'str'>), or more words than a question has.
+  const PASTED = /\w(?:Error|Exception|Warning|Keys)\b|["<>\n]/;
   const TYPED_WORDS = 6;
 
   const post = Worker.prototype.postMessage;
