@@ -1,4 +1,5 @@
-"""The tests' fixtures (device, site, update_outputs, repository_guard) and options.
+"""The tests' fixtures (device, site, update_outputs, repository_guard,
+restored_environ) and options.
 
 The lists of examples and the ways to run them live in project.py, the page
 format in pageformat.py (at the repository's root), the checks in checks.py.
@@ -118,3 +119,13 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"{len(pages)} pages; axe findings by impact (elements): {impacts or 'none'}"
     )
+
+
+@pytest.fixture
+def restored_environ():
+    """Environment variables a test's code sets in this process (an inline block's
+    os.environ["LOCAL_RANK"] for DeepSpeed) are gone after it: none reaches the next."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

@@ -63,6 +63,7 @@ def test_inline_block(
     tmp_path,
     monkeypatch,
     repository_guard,
+    restored_environ,
 ):
     """Self-contained blocks run as pasted into an empty file, output checked."""
     if "title=" in block.prefix:

@@ -40,9 +40,7 @@ def train_and_save(checkpoint_dir):
         "optimizer": {"type": "AdamW", "params": {"lr": 0.01, "torch_adam": True}},
         "zero_optimization": {"stage": 3},
     }
-    engine, *_ = deepspeed.initialize(
-        model=model, config=config, model_parameters=model.parameters()
-    )
+    engine, *_ = deepspeed.initialize(model=model, config=config)  # all its weights
     for _ in range(2):
         engine.backward(engine(torch.randn(8, 10, device=engine.device)).pow(2).mean())
         engine.step()
