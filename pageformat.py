@@ -72,8 +72,9 @@ def release_in(release, item):
 
 # The title bar of a block that shows a whole script (title="examples/x/y.py"), as
 # the build renders it; the script without .py.
+SCRIPT_FOLDER = "(?:" + "|".join(SCRIPT_FOLDERS) + ")"  # examples or tools
 SCRIPT_TITLE_HTML = re.compile(
-    r'<span class="filename">((?:' + "|".join(SCRIPT_FOLDERS) + r')/[^<"]+?)\.py</span>'
+    r'<span class="filename">(' + SCRIPT_FOLDER + r'/[^<"]+?)\.py</span>'
 )
 
 # A folded whole script as the build renders it (hooks/notebooks.py has left it out
@@ -81,7 +82,7 @@ SCRIPT_TITLE_HTML = re.compile(
 # its closing tag.
 FOLDED_WHOLE_SCRIPT_HTML = re.compile(
     r'(<details class="example" data-search-exclude>\s*<summary>The whole script: '
-    r"((?:" + "|".join(SCRIPT_FOLDERS) + r")/[^<]+?\.py)</summary>)(.*?)(</details>)",
+    r"(" + SCRIPT_FOLDER + r"/[^<]+?\.py)</summary>)(.*?)(</details>)",
     re.S,
 )
 
