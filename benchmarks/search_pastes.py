@@ -19,6 +19,7 @@ import argparse
 import functools
 import http.server
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -34,6 +35,8 @@ from test_browser import (  # noqa: E402  (the tests' own pasting)
     paste,
     troubleshooting_anchors,
 )
+
+from pageformat import DOCS  # noqa: E402
 
 MESSAGES = ROOT / "benchmarks" / "search_messages.json"
 
@@ -51,12 +54,33 @@ def serve(site):
     return f"http://127.0.0.1:{server.server_port}/"
 
 
-def run(site, messages):
-    """Paste each message; one row per message."""
+def read_messages(path):
+    """The messages: a JSON list of {"message", "source", "entry"}, each entry a
+    heading of docs/troubleshooting.md. ValueError says what is wrong."""
+    try:
+        messages = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    text = (DOCS / "troubleshooting.md").read_text()
+    headings = set(re.findall(r"^## (.*)$", text, re.M))
+    if not isinstance(messages, list):
+        raise ValueError(f"{path} holds no list of messages")
+    for number, item in enumerate(messages, 1):
+        if not isinstance(item, dict) or not {"message", "entry"} <= set(item):
+            raise ValueError(f'{path}: message {number} has no "message" or "entry"')
+        if item["entry"] not in headings:
+            raise ValueError(
+                f"{path}: message {number} names an entry that docs/troubleshooting.md "
+                f"does not have: {item['entry']!r}"
+            )
+    return messages
+
+
+def run(site, ids, messages):
+    """Paste each message; one row per message (`ids`: each entry's anchor)."""
     from playwright.sync_api import sync_playwright
 
     url = serve(site)
-    ids = troubleshooting_anchors(site)
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -122,7 +146,17 @@ def main():
     args = parser.parse_args()
     if not (Path(args.site) / "troubleshooting" / "index.html").exists():
         parser.error(f"{args.site} is not a built site (no troubleshooting/index.html)")
-    rows = run(args.site, json.loads(Path(args.messages).read_text()))
+    if shutil.which("chromium") is None:
+        parser.error("it needs Debian's chromium (apt-get install chromium)")
+    try:
+        ids = troubleshooting_anchors(args.site)
+    except AssertionError:
+        parser.error(f"{args.site} was built from another docs/troubleshooting.md")
+    try:
+        messages = read_messages(args.messages)
+    except ValueError as error:
+        parser.error(str(error))
+    rows = run(args.site, ids, messages)
     result = {"summary": summary(rows, args.label), "rows": rows}
     for row in rows:
         if not row["found"]:
