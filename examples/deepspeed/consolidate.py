@@ -32,7 +32,7 @@ def train_and_save(checkpoint_dir):
     os.environ["LOCAL_RANK"] = "0"
     if get_accelerator().device_name() == "cpu":  # skip a C++ build: see the page
         deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False  # internal
-    backend = get_accelerator().communication_backend_name()  # nccl or gloo
+    backend = get_accelerator().communication_backend_name()  # nccl, gloo or ccl
     dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
     model = nn.Linear(10, 5)
     config = {
