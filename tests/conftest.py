@@ -1,5 +1,5 @@
 """The tests' fixtures (device, site, update_outputs, repository_guard,
-restored_environ) and options.
+restored_process) and options.
 
 The lists of examples and the ways to run them live in project.py, the page
 format in pageformat.py (at the repository's root), the checks in checks.py.
@@ -122,10 +122,18 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture
-def restored_environ():
-    """Environment variables a test's code sets in this process (an inline block's
-    os.environ["LOCAL_RANK"] for DeepSpeed) are gone after it: none reaches the next."""
-    saved = dict(os.environ)
+def restored_process():
+    """What a test's code changes in this process is undone after it: environment
+    variables (an inline block's os.environ["LOCAL_RANK"] for DeepSpeed) and the
+    functions of torch.nn.functional (DeepSpeed's ZeRO-3 puts its own in place of
+    torch.nn.functional.linear, for the rest of the process). None reaches the next."""
+    import torch.nn.functional
+
+    saved_environ = dict(os.environ)
+    saved_functional = dict(vars(torch.nn.functional))
     yield
     os.environ.clear()
-    os.environ.update(saved)
+    os.environ.update(saved_environ)
+    for name, value in saved_functional.items():
+        if vars(torch.nn.functional).get(name) is not value:
+            setattr(torch.nn.functional, name, value)

@@ -63,7 +63,7 @@ def test_inline_block(
     tmp_path,
     monkeypatch,
     repository_guard,
-    restored_environ,
+    restored_process,
 ):
     """Self-contained blocks run as pasted into an empty file, output checked."""
     if "title=" in block.prefix:
