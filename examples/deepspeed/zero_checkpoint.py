@@ -20,6 +20,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -138,8 +139,16 @@ def run_rank(device, out_dir):
     import torch.distributed as dist
 
     try:
-        result = {
-            s: train_save_resume(deepspeed, s, device, rank, out_dir) for s in (2, 3)
+        result = {}
+        for s in (2, 3):
+            result[s] = train_save_resume(deepspeed, s, device, rank, out_dir)
+            result[s]["functional_linear"] = torch.nn.functional.linear.__name__
+        result["torchscript"] = torchscript_compiles(nn.Linear(2, 2))  # after ZeRO-3
+        reset_functional_linear()
+        result["after_reset"] = {
+            "name": torch.nn.functional.linear.__name__,
+            "same": torchscript_compiles(nn.Linear(2, 2)),  # it failed once
+            "other": torchscript_compiles(nn.Linear(3, 3)),  # not tried before
         }
         result["backend"] = dist.get_backend()
         result["world_size"] = dist.get_world_size()
@@ -149,6 +158,30 @@ def run_rank(device, out_dir):
         dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def torchscript_compiles(linear):
+    """Whether TorchScript compiles this nn.Linear in this process now. It caches
+    what it compiled for each class and its constants (in_features, out_features,
+    bias or not), with the torch.nn.functional.linear of that moment."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # jit.script is deprecated
+            torch.jit.script(linear)
+    except RuntimeError:
+        return False
+    return True
+
+
+def reset_functional_linear():
+    """Put PyTorch's torch.nn.functional.linear back after ZeRO-3."""
+    # --8<-- [start:reset]
+    from deepspeed.runtime.zero.partition_parameters import (
+        InsertPostInitMethodToModuleSubClasses,  # internal: may change in any release
+    )
+
+    torch.nn.functional.linear = InsertPostInitMethodToModuleSubClasses.linear_bk
+    # --8<-- [end:reset]
 
 
 # --8<-- [start:shm]
@@ -208,6 +241,8 @@ def consolidate_and_resume_on_one_rank(device, out_dir):
         for stage in (2, 3):
             model = MyModel()
             config = ds_config(stage, device)
+            if stage == 3:  # keep torch.nn.functional.linear as it is
+                config["zero_optimization"]["memory_efficient_linear"] = False
             engine, _, _, _ = deepspeed.initialize(
                 model=model, model_parameters=model.parameters(), config=config
             )
@@ -223,6 +258,8 @@ def consolidate_and_resume_on_one_rank(device, out_dir):
             with torch.no_grad():
                 outputs = engine(batch(device, seed=1000)).float().cpu()
             results[f"stage{stage}_outputs"] = outputs
+        results["functional_linear"] = torch.nn.functional.linear.__name__
+        results["torchscript"] = torchscript_compiles(nn.Linear(2, 2))
     finally:
         dist.destroy_process_group()
     torch.save(results, out_dir / "one_rank.pt")
@@ -423,6 +460,21 @@ def main(device="cpu", out_dir=None, one_rank=False):
         assert "copying a param with shape torch.Size([0])" in str(error)
     else:
         raise AssertionError("the placeholders loaded")
+
+    # ZeRO-3 leaves DeepSpeed's function in place of torch.nn.functional.linear.
+    names = [ranks[0][stage]["functional_linear"] for stage in (2, 3)]
+    print(f"torch.nn.functional.linear after ZeRO-2: {names[0]}, ZeRO-3: {names[1]}")
+    print("then torch.jit.script(nn.Linear(2, 2)) works:", ranks[0]["torchscript"])
+    assert names == ["linear", "zero3_linear_wrap"] and not ranks[0]["torchscript"]
+    reset = ranks[0]["after_reset"]
+    print(
+        f"reset by hand: {reset['name']}; torch.jit.script(nn.Linear(2, 2)) works:"
+        f" {reset['same']}, torch.jit.script(nn.Linear(3, 3)) works: {reset['other']}"
+    )
+    assert reset == {"name": "linear", "same": False, "other": True}
+    kept, works = one_rank["functional_linear"], one_rank["torchscript"]
+    print(f'with "memory_efficient_linear": False: {kept}, TorchScript works: {works}')
+    assert kept == "linear" and works
 
     # On 1 rank: DeepSpeed refuses the optimizer states of 2 ranks, loads the weights.
     peak = one_rank["consolidation_peak"]
