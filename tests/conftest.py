@@ -124,14 +124,19 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def restored_process():
     """What a test's code changes in this process is undone after it: environment
-    variables (an inline block's os.environ["LOCAL_RANK"] for DeepSpeed) and the
+    variables (an inline block's os.environ["LOCAL_RANK"] for DeepSpeed), the
     functions of torch.nn.functional (DeepSpeed's ZeRO-3 puts its own in place of
-    torch.nn.functional.linear, for the rest of the process). None reaches the next."""
+    torch.nn.functional.linear, for the rest of the process), torch's default dtype
+    and grad mode. None reaches the next."""
+    import torch
     import torch.nn.functional
 
     saved_environ = dict(os.environ)
     saved_functional = dict(vars(torch.nn.functional))
+    saved_dtype, saved_grad = torch.get_default_dtype(), torch.is_grad_enabled()
     yield
+    torch.set_default_dtype(saved_dtype)
+    torch.set_grad_enabled(saved_grad)
     os.environ.clear()
     os.environ.update(saved_environ)
     for name, value in saved_functional.items():
