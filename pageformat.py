@@ -15,6 +15,8 @@ page, a script and a release title are read the same way by both.
 - A *script* that pages quote and link lives in one of SCRIPT_FOLDERS: examples/
   (bound by the example contract) or tools/ (not bound by it).
 - A page's *URL* is its path below docs/ without `.md` (`page_url`).
+- A *notebook* is a jupytext script in NOTEBOOK_FOLDER that the build runs into a
+  page of its own (`notebook_page`: its page's path and URL).
 - A block that shows a whole script is titled with its path
   (`title="examples/x/y.py"`); `SCRIPT_TITLE_HTML` matches that title as the build
   renders it.
@@ -36,6 +38,8 @@ ROOT = Path(__file__).resolve().parent
 DOCS = ROOT / "docs"
 # The folders of the scripts that pages quote and link for download.
 SCRIPT_FOLDERS = ("examples", "tools")
+# Notebooks: jupytext percent scripts that the build runs, each into a page.
+NOTEBOOK_FOLDER = "examples/notebooks/"
 
 FENCE = re.compile(
     r"^(?P<indent> *)(?P<ticks>`{3,}|~{3,})(?P<info>[^\n`~]*)\n"
@@ -104,6 +108,13 @@ def page_url(page, docs=DOCS):
     path = Path(page).resolve().relative_to(Path(docs).resolve())
     path = path.with_suffix("").as_posix()
     return "" if path == "index" else path.removesuffix("/index") + "/"
+
+
+def notebook_page(script):
+    """The page the build makes of a notebook script, below docs/, and its URL:
+    examples/notebooks/x.py: ("examples/notebooks/x.md", "examples/notebooks/x/")."""
+    stem = script.removesuffix(".py")
+    return f"{stem}.md", f"{stem}/"
 
 
 def rel(path):

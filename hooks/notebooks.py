@@ -24,9 +24,13 @@ from mkdocs.structure.files import File
 
 # The page format lives in pageformat.py, at the repository's root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pageformat import SCRIPT_TITLE_HTML, main_guard  # noqa: E402
+from pageformat import (  # noqa: E402
+    NOTEBOOK_FOLDER,
+    SCRIPT_TITLE_HTML,
+    main_guard,
+    notebook_page,
+)
 
-NOTEBOOKS = "examples/notebooks/"
 TIMEOUT = 600  # seconds a notebook cell may run
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -113,12 +117,12 @@ def on_files(files, config):
         if "__pycache__" in path:
             continue
         source = Path(file.abs_src_path).read_text()
-        if path.startswith(NOTEBOOKS):
+        if path.startswith(NOTEBOOK_FOLDER):
             notebook = jupytext.reads(source, fmt="py:percent")
             notebook.metadata["kernelspec"] = KERNELSPEC
             with tempfile.TemporaryDirectory() as cwd:
                 execute(notebook, cwd)
-            page = path.removesuffix(".py") + ".md"
+            page, _ = notebook_page(path)
             files.append(
                 File.generated(
                     config, page, content=notebook_to_markdown(notebook, path)

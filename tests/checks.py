@@ -13,6 +13,7 @@ import pytest
 
 from pageformat import (
     INCLUDE,
+    NOTEBOOK_FOLDER,
     ROOT,
     fences,
     includes,
@@ -256,7 +257,7 @@ CONTRACT = (
 )
 # Scripts exempt from the contract, each with the reason.
 CONTRACT_EXCEPTIONS = {
-    "examples/notebooks/": "notebooks are jupytext percent scripts, run top to bottom "
+    NOTEBOOK_FOLDER: "notebooks are jupytext percent scripts, run top to bottom "
     "by the site's build; they pick the device themselves",
 }
 

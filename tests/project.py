@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from pageformat import NOTEBOOK_FOLDER
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,9 +41,9 @@ def scripts_in(folder):
 
 
 SCRIPTS = scripts_in("examples")
-# examples/notebooks/*.py are notebooks (jupytext percent format): top-to-bottom
+# Notebooks (examples/notebooks/*.py, jupytext percent format): top-to-bottom
 # cells, no main(); the site executes them at build time.
-NOTEBOOKS = [s for s in SCRIPTS if s.startswith("examples/notebooks/")]
+NOTEBOOKS = [s for s in SCRIPTS if s.startswith(NOTEBOOK_FOLDER)]
 EXAMPLES = [s for s in SCRIPTS if s not in NOTEBOOKS]
 # Scripts under tools/ are not examples: the pages quote and link them as they do
 # examples, but they are not bound by the example contract.

@@ -33,7 +33,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 from project import NOTEBOOKS, ROOT, run_script
 
-from pageformat import DOCS, SECTION_MARK, page_url, pages
+from pageformat import DOCS, SECTION_MARK, notebook_page, page_url, pages
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "build"
@@ -102,7 +102,7 @@ def browser():
 def page_urls():
     """Every page of the site, as its path below the site's root."""
     urls = [page_url(page) for page in pages()]
-    return urls + [n.removesuffix(".py") + "/" for n in NOTEBOOKS]
+    return urls + [notebook_page(n)[1] for n in NOTEBOOKS]
 
 
 PAGE_URLS = page_urls()

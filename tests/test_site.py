@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from project import EXAMPLES, NOTEBOOKS, ROOT, run_script
 
-from pageformat import page_url, pages, rel
+from pageformat import notebook_page, page_url, pages, rel
 
 PAGES = pages()
 
@@ -44,12 +44,12 @@ def test_mkdocs_build_strict(site):
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_pages_are_executed(notebook, site):
     """The build ran every cell of each notebook page: their outputs are on it."""
-    stem = notebook.removesuffix(".py")
-    page = (site / stem / "index.html").read_text()
+    _, url = notebook_page(notebook)
+    page = (site / url / "index.html").read_text()
     assert page.count('<span class="filename">Output</span>') >= 3, "no cell outputs"
     assert "Traceback" not in page
     assert (site / notebook).is_file()  # offered for download beside the page
-    executed = nbformat.read(site / f"{stem}.ipynb", as_version=4)
+    executed = nbformat.read(site / notebook.replace(".py", ".ipynb"), as_version=4)
     assert sum(len(c.get("outputs", [])) for c in executed.cells) >= 3
 
 
