@@ -16,7 +16,8 @@ page, a script and a release title are read the same way by both.
   (bound by the example contract) or tools/ (not bound by it).
 - A page's *URL* is its path below docs/ without `.md` (`page_url`).
 - A *notebook* is a jupytext script in NOTEBOOK_FOLDER that the build runs into a
-  page of its own (`notebook_page`: its page's path and URL).
+  page of its own (`notebook_page`: its page's path and URL). Every example is also
+  served as an .ipynb beside it (`notebook_file`).
 - A block that shows a whole script is titled with its path
   (`title="examples/x/y.py"`); `SCRIPT_TITLE_HTML` matches that title as the build
   renders it.
@@ -115,6 +116,12 @@ def notebook_page(script):
     examples/notebooks/x.py: ("examples/notebooks/x.md", "examples/notebooks/x/")."""
     stem = script.removesuffix(".py")
     return f"{stem}.md", f"{stem}/"
+
+
+def notebook_file(script):
+    """The .ipynb the build serves beside an example script (a notebook's holds the
+    build's outputs): examples/x/y.py: examples/x/y.ipynb."""
+    return script.removesuffix(".py") + ".ipynb"
 
 
 def rel(path):

@@ -28,6 +28,7 @@ from pageformat import (  # noqa: E402
     NOTEBOOK_FOLDER,
     SCRIPT_TITLE_HTML,
     main_guard,
+    notebook_file,
     notebook_page,
 )
 
@@ -133,7 +134,7 @@ def on_files(files, config):
         files.append(
             File.generated(
                 config,
-                path.removesuffix(".py") + ".ipynb",
+                notebook_file(path),
                 content=nbformat.writes(notebook),
             )
         )
@@ -145,7 +146,8 @@ def download_links(script, up):
     .py, and the .ipynb made beside every example (tools have none)."""
     links = f'<a class="download" href="{up}{script}.py" download>.py</a>'
     if script.startswith("examples/"):
-        links += f' <a class="download" href="{up}{script}.ipynb" download>.ipynb</a>'
+        ipynb = notebook_file(f"{script}.py")
+        links += f' <a class="download" href="{up}{ipynb}" download>.ipynb</a>'
     return f'<span class="filename">{script}.py {links}</span>'
 
 

@@ -19,6 +19,7 @@ from pageformat import (
     includes,
     main_guard,
     normalize,
+    notebook_page,
     output_blocks,
     quote_matches,
     rel,
@@ -121,7 +122,7 @@ def unused_examples(examples, pages, root=ROOT, nav=""):
     problems = []
     for script in examples:
         showing = [p for p in pages if script in {i.path for i in includes(p)}]
-        in_nav = script in nav or script.removesuffix(".py") + ".md" in nav
+        in_nav = script in nav or notebook_page(script)[0] in nav
         if not showing and not in_nav:
             problems.append(
                 f'{script}: no page includes it: show it on a page with --8<-- "{script}", '

@@ -123,11 +123,13 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture
 def restored_process():
-    """What a test's code changes in this process is undone after it: environment
-    variables (an inline block's os.environ["LOCAL_RANK"] for DeepSpeed), the
-    functions of torch.nn.functional (DeepSpeed's ZeRO-3 puts its own in place of
-    torch.nn.functional.linear, for the rest of the process), torch's default dtype
-    and grad mode. None reaches the next."""
+    """Four things an inline block can change in the test process are put back after
+    it, so that none reaches the next test on this worker: the environment variables
+    (DeepSpeed's block sets LOCAL_RANK), the names in torch.nn.functional (DeepSpeed's
+    ZeRO-3 puts its own function in place of torch.nn.functional.linear, for the rest
+    of the process; names a block adds are removed), torch's default dtype and grad
+    mode. Not put back: TorchScript's cache of compiled classes (an nn.Linear that
+    failed to compile while DeepSpeed's function was in place fails again)."""
     import torch
     import torch.nn.functional
 
@@ -139,6 +141,9 @@ def restored_process():
     torch.set_grad_enabled(saved_grad)
     os.environ.clear()
     os.environ.update(saved_environ)
+    functional = vars(torch.nn.functional)
+    for name in set(functional) - set(saved_functional):
+        delattr(torch.nn.functional, name)
     for name, value in saved_functional.items():
-        if vars(torch.nn.functional).get(name) is not value:
+        if functional.get(name) is not value:
             setattr(torch.nn.functional, name, value)

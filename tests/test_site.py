@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from project import EXAMPLES, NOTEBOOKS, ROOT, run_script
 
-from pageformat import notebook_page, page_url, pages, rel
+from pageformat import notebook_file, notebook_page, page_url, pages, rel
 
 PAGES = pages()
 
@@ -49,7 +49,7 @@ def test_notebook_pages_are_executed(notebook, site):
     assert page.count('<span class="filename">Output</span>') >= 3, "no cell outputs"
     assert "Traceback" not in page
     assert (site / notebook).is_file()  # offered for download beside the page
-    executed = nbformat.read(site / notebook.replace(".py", ".ipynb"), as_version=4)
+    executed = nbformat.read(site / notebook_file(notebook), as_version=4)
     assert sum(len(c.get("outputs", [])) for c in executed.cells) >= 3
 
 

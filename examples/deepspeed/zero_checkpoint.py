@@ -3,11 +3,14 @@
 `python zero_checkpoint.py` starts itself again in 2 processes with torchrun (on GPUs:
 one process per GPU, up to 2). The ranks train a model with DeepSpeed's ZeRO stage 2,
 then with stage 3, save each engine with `engine.save_checkpoint`, and resume a new
-engine from each checkpoint with `engine.load_checkpoint`. Then, at the same time:
+engine from each checkpoint with `engine.load_checkpoint`; then each rank records
+what ZeRO-3 left in its process (DeepSpeed's torch.nn.functional.linear, and what
+TorchScript makes of an nn.Linear). Then, at the same time:
 DeepSpeed's script in the stage-2 folder, zero_to_fp32.py, writes one fp32 file; and a
 new process turns the stage-3 checkpoint into a safetensors file with DeepSpeed's
-`convert_zero_checkpoint_to_fp32_state_dict`, measures its peak memory, and resumes
-both checkpoints on 1 rank. The first process never imports DeepSpeed: it checks what
+`convert_zero_checkpoint_to_fp32_state_dict`, measures its peak memory, builds a
+ZeRO-3 engine with "memory_efficient_linear": False, and resumes both checkpoints
+on 1 rank. The first process never imports DeepSpeed: it checks what
 each folder holds, the errors its files give when loaded the wrong way, and that the
 plain model, loaded from the one-file copies, computes what the engines computed.
 """
@@ -125,7 +128,8 @@ def train_save_resume(deepspeed, stage, device, rank, out_dir):
 
 
 def run_rank(device, out_dir):
-    """One rank's work: torchrun sets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR..."""
+    """One rank's work: torchrun sets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR...
+    Train, save and resume with ZeRO-2 and ZeRO-3, then see what ZeRO-3 left."""
     import deepspeed
 
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
@@ -138,39 +142,64 @@ def run_rank(device, out_dir):
     deepspeed.init_distributed()  # nccl on GPUs; gloo on the CPU
     import torch.distributed as dist
 
+    assert torchscript_error(nn.Linear(4, 4)) is None  # compiled before any ZeRO-3
     try:
         result = {}
         for s in (2, 3):
             result[s] = train_save_resume(deepspeed, s, device, rank, out_dir)
             result[s]["functional_linear"] = torch.nn.functional.linear.__name__
-        result["torchscript"] = torchscript_compiles(nn.Linear(2, 2))  # after ZeRO-3
-        reset_functional_linear()
-        result["after_reset"] = {
-            "name": torch.nn.functional.linear.__name__,
-            "same": torchscript_compiles(nn.Linear(2, 2)),  # it failed once
-            "other": torchscript_compiles(nn.Linear(3, 3)),  # not tried before
-        }
         result["backend"] = dist.get_backend()
         result["world_size"] = dist.get_world_size()
-        torch.save(result, out_dir / f"rank{rank}.pt")
         # No rank leaves while another still sends: gloo aborts a process that
         # exits with a transfer in flight.
         dist.barrier()
     finally:
         dist.destroy_process_group()
+    result["left_behind"] = what_zero3_left_behind()
+    torch.save(result, out_dir / f"rank{rank}.pt")
 
 
-def torchscript_compiles(linear):
-    """Whether TorchScript compiles this nn.Linear in this process now. It caches
-    what it compiled for each class and its constants (in_features, out_features,
-    bias or not), with the torch.nn.functional.linear of that moment."""
+def what_zero3_left_behind():
+    """After the ZeRO-3 engines and the process group are gone: which function
+    torch.nn.functional.linear is, what TorchScript makes of an nn.Linear of a new
+    size and of the size compiled before ZeRO-3; then the same once PyTorch's
+    function is back."""
+    left = {
+        "name": torch.nn.functional.linear.__name__,
+        "new size": torchscript_error(nn.Linear(2, 2)),
+        "size compiled before": torchscript_error(nn.Linear(4, 4)),
+    }
+    reset_functional_linear()
+    left["reset"] = {
+        "name": torch.nn.functional.linear.__name__,
+        "same size": torchscript_error(nn.Linear(2, 2)),  # failed above
+        "new size": torchscript_error(nn.Linear(3, 3)),
+    }
+    return left
+
+
+def torchscript_error(linear):
+    """The first line of what torch.jit.script(linear) raises in this process now,
+    or None if it compiles. TorchScript compiles each class once for each set of
+    constants (in_features, out_features, bias or not), with the
+    torch.nn.functional.linear of that moment, and keeps what it compiled, or the
+    half-defined class of a failed attempt, for the rest of the process."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # jit.script is deprecated
             torch.jit.script(linear)
-    except RuntimeError:
-        return False
-    return True
+    except RuntimeError as error:
+        return str(error).strip().splitlines()[0]
+    return None
+
+
+def outcome(error):
+    """A torchscript_error as the script prints it: "compiles", or "fails: " and the
+    message up to the class's name, its memory addresses shown as 0x..."""
+    if error is None:
+        return "compiles"
+    error = re.sub(r"0x[0-9a-f]+", "0x...", error.split(" on class:")[0])
+    return "fails: " + error.removesuffix(":")
 
 
 def reset_functional_linear():
@@ -208,7 +237,9 @@ def peak_rss_bytes():
 
 
 def consolidate_and_resume_on_one_rank(device, out_dir):
-    """In a new process: one safetensors file from ZeRO-3, its peak memory; 1 rank."""
+    """In a new process: one safetensors file from ZeRO-3, its peak memory; on 1 rank,
+    a ZeRO-3 engine that keeps PyTorch's torch.nn.functional.linear, and both
+    checkpoints resumed."""
     import huggingface_hub  # noqa: F401 (the conversion imports it to cut shards)
     from deepspeed.utils.zero_to_fp32 import convert_zero_checkpoint_to_fp32_state_dict
 
@@ -238,11 +269,17 @@ def consolidate_and_resume_on_one_rank(device, out_dir):
         world_size=1,
     )
     try:
+        # A ZeRO-3 engine that keeps PyTorch's torch.nn.functional.linear:
+        config = ds_config(3, device)
+        config["zero_optimization"]["memory_efficient_linear"] = False
+        deepspeed.initialize(model=nn.Linear(10, 5), config=config)
+        results["memory_efficient_linear_false"] = {
+            "name": torch.nn.functional.linear.__name__,
+            "torchscript": torchscript_error(nn.Linear(2, 2)),
+        }
         for stage in (2, 3):
             model = MyModel()
             config = ds_config(stage, device)
-            if stage == 3:  # keep torch.nn.functional.linear as it is
-                config["zero_optimization"]["memory_efficient_linear"] = False
             engine, _, _, _ = deepspeed.initialize(
                 model=model, model_parameters=model.parameters(), config=config
             )
@@ -258,8 +295,6 @@ def consolidate_and_resume_on_one_rank(device, out_dir):
             with torch.no_grad():
                 outputs = engine(batch(device, seed=1000)).float().cpu()
             results[f"stage{stage}_outputs"] = outputs
-        results["functional_linear"] = torch.nn.functional.linear.__name__
-        results["torchscript"] = torchscript_compiles(nn.Linear(2, 2))
     finally:
         dist.destroy_process_group()
     torch.save(results, out_dir / "one_rank.pt")
@@ -464,17 +499,24 @@ def main(device="cpu", out_dir=None, one_rank=False):
     # ZeRO-3 leaves DeepSpeed's function in place of torch.nn.functional.linear.
     names = [ranks[0][stage]["functional_linear"] for stage in (2, 3)]
     print(f"torch.nn.functional.linear after ZeRO-2: {names[0]}, ZeRO-3: {names[1]}")
-    print("then torch.jit.script(nn.Linear(2, 2)) works:", ranks[0]["torchscript"])
-    assert names == ["linear", "zero3_linear_wrap"] and not ranks[0]["torchscript"]
-    reset = ranks[0]["after_reset"]
-    print(
-        f"reset by hand: {reset['name']}; torch.jit.script(nn.Linear(2, 2)) works:"
-        f" {reset['same']}, torch.jit.script(nn.Linear(3, 3)) works: {reset['other']}"
-    )
-    assert reset == {"name": "linear", "same": False, "other": True}
-    kept, works = one_rank["functional_linear"], one_rank["torchscript"]
-    print(f'with "memory_efficient_linear": False: {kept}, TorchScript works: {works}')
-    assert kept == "linear" and works
+    assert names == ["linear", "zero3_linear_wrap"]
+    left = ranks[0]["left_behind"]
+    print("after the engines and the process group are gone:", left["name"])
+    print("torch.jit.script(nn.Linear(2, 2)):", outcome(left["new size"]))
+    print("torch.jit.script(nn.Linear(4, 4)), compiled before ZeRO-3:", end=" ")
+    print(outcome(left["size compiled before"]))
+    assert left["name"] == "zero3_linear_wrap" and left["size compiled before"] is None
+    assert "is currently not supported in Torchscript" in left["new size"]
+    reset = left["reset"]
+    print("reset by hand:", reset["name"])
+    print("torch.jit.script(nn.Linear(2, 2)):", outcome(reset["same size"]))
+    print("torch.jit.script(nn.Linear(3, 3)):", outcome(reset["new size"]))
+    assert reset["name"] == "linear" and reset["new size"] is None
+    assert reset["same size"].startswith("Can't redefine method: forward")
+    kept = one_rank["memory_efficient_linear_false"]
+    print(f'ZeRO-3 with "memory_efficient_linear": False: {kept["name"]},', end=" ")
+    print("torch.jit.script(nn.Linear(2, 2)):", outcome(kept["torchscript"]))
+    assert kept == {"name": "linear", "torchscript": None}
 
     # On 1 rank: DeepSpeed refuses the optimizer states of 2 ranks, loads the weights.
     peak = one_rank["consolidation_peak"]
