@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 from checks import repository_writes
-from project import ROOT, build_site, changed_files
+from project import ROOT, build_site, changed_files, restored_process_state
 
 from pageformat import OutputUpdater
 
@@ -123,27 +123,7 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture
 def restored_process():
-    """Four things an inline block can change in the test process are put back after
-    it, so that none reaches the next test on this worker: the environment variables
-    (DeepSpeed's block sets LOCAL_RANK), the names in torch.nn.functional (DeepSpeed's
-    ZeRO-3 puts its own function in place of torch.nn.functional.linear, for the rest
-    of the process; names a block adds are removed), torch's default dtype and grad
-    mode. Not put back: TorchScript's cache of compiled classes (an nn.Linear that
-    failed to compile while DeepSpeed's function was in place fails again)."""
-    import torch
-    import torch.nn.functional
-
-    saved_environ = dict(os.environ)
-    saved_functional = dict(vars(torch.nn.functional))
-    saved_dtype, saved_grad = torch.get_default_dtype(), torch.is_grad_enabled()
-    yield
-    torch.set_default_dtype(saved_dtype)
-    torch.set_grad_enabled(saved_grad)
-    os.environ.clear()
-    os.environ.update(saved_environ)
-    functional = vars(torch.nn.functional)
-    for name in set(functional) - set(saved_functional):
-        delattr(torch.nn.functional, name)
-    for name, value in saved_functional.items():
-        if functional.get(name) is not value:
-            setattr(torch.nn.functional, name, value)
+    """What an inline block changes in the test process is put back after it
+    (project.restored_process_state says what)."""
+    with restored_process_state():
+        yield

@@ -5,6 +5,8 @@
 - `build_site(site_dir)` builds the site as `mkdocs build --strict` does.
 - `changed_files()` lists what git sees changed (to catch a test writing into the
   repository).
+- `restored_process_state()` puts back what code run in the test process (an
+  inline block) changed in it.
 - `run_script(script, args, cwd)` runs it as `python script.py ARGS` does: a new
   process whose `__name__` is `"__main__"`, with its own global state, its stdout
   and stderr captured. The process is forked from a server that has already
@@ -13,6 +15,7 @@
 """
 
 import ast
+import contextlib
 import importlib.util
 import multiprocessing
 import os
@@ -197,3 +200,34 @@ def run_script(script, args=(), cwd=None, env=None, timeout=600):
         process.join()
         raise TimeoutError(f"{script} ran for more than {timeout} s")
     return Run(process.exitcode, out.read_text(), err.read_text())
+
+
+@contextlib.contextmanager
+def restored_process_state():
+    """Put back, on the way out, four things that code run in the test process (an
+    inline block) can change, so that none reaches the next test on this worker:
+    the environment variables (DeepSpeed's block sets LOCAL_RANK); the names in
+    torch.nn.functional (DeepSpeed's ZeRO-3 puts its own function in place of
+    torch.nn.functional.linear for the rest of the process; names added are
+    removed); torch's default dtype; and grad mode. Not put back: TorchScript's
+    cache of compiled classes (an nn.Linear that failed to compile while DeepSpeed's
+    function was in place fails again)."""
+    import torch
+    import torch.nn.functional
+
+    saved_environ = dict(os.environ)
+    saved_functional = dict(vars(torch.nn.functional))
+    saved_dtype, saved_grad = torch.get_default_dtype(), torch.is_grad_enabled()
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(saved_dtype)
+        torch.set_grad_enabled(saved_grad)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        functional = vars(torch.nn.functional)
+        for name in set(functional) - set(saved_functional):
+            delattr(torch.nn.functional, name)
+        for name, value in saved_functional.items():
+            if functional.get(name) is not value:
+                setattr(torch.nn.functional, name, value)

@@ -12,6 +12,7 @@
 The whole site (the strict build, search, lint) is checked in test_site.py.
 """
 
+import os
 import re
 
 import pytest
@@ -35,6 +36,7 @@ from project import (
     matrix_pythons,
     matrix_releases,
     release_of,
+    restored_process_state,
 )
 from pytest_examples import CodeExample, EvalExample, find_examples
 
@@ -54,6 +56,25 @@ def needed_release(block):
     """The release a block asserts it needs (`assert torch.__version__ >= "2.10"`)."""
     m = NEEDS_RELEASE.search(block.source)
     return m["release"] if m else "0.0"
+
+
+def test_what_a_block_changes_in_the_process_is_put_back():
+    """What restored_process puts back after each inline block, changed as
+    DeepSpeed's ZeRO-3 block changes it, and more."""
+    import torch
+
+    linear = torch.nn.functional.linear
+    dtype, grad = torch.get_default_dtype(), torch.is_grad_enabled()
+    with restored_process_state():
+        os.environ["RESTORED_PROCESS_CHECK"] = "1"
+        torch.nn.functional.linear = print  # as ZeRO-3 puts zero3_linear_wrap
+        torch.nn.functional.added_by_a_block = print
+        torch.set_default_dtype(torch.float64)
+        torch.set_grad_enabled(not grad)
+    assert "RESTORED_PROCESS_CHECK" not in os.environ
+    assert torch.nn.functional.linear is linear
+    assert not hasattr(torch.nn.functional, "added_by_a_block")
+    assert (torch.get_default_dtype(), torch.is_grad_enabled()) == (dtype, grad)
 
 
 @pytest.mark.parametrize("block", INLINE, ids=str)
