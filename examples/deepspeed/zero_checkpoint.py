@@ -193,15 +193,6 @@ def torchscript_error(linear):
     return None
 
 
-def outcome(error):
-    """A torchscript_error as the script prints it: "compiles", or "fails: " and the
-    message up to the class's name, its memory addresses shown as 0x..."""
-    if error is None:
-        return "compiles"
-    error = re.sub(r"0x[0-9a-f]+", "0x...", error.split(" on class:")[0])
-    return "fails: " + error.removesuffix(":")
-
-
 def reset_functional_linear():
     """Put PyTorch's torch.nn.functional.linear back after ZeRO-3."""
     # --8<-- [start:reset]
@@ -499,24 +490,23 @@ def main(device="cpu", out_dir=None, one_rank=False):
     # ZeRO-3 leaves DeepSpeed's function in place of torch.nn.functional.linear.
     names = [ranks[0][stage]["functional_linear"] for stage in (2, 3)]
     print(f"torch.nn.functional.linear after ZeRO-2: {names[0]}, ZeRO-3: {names[1]}")
-    assert names == ["linear", "zero3_linear_wrap"]
     left = ranks[0]["left_behind"]
     print("after the engines and the process group are gone:", left["name"])
-    print("torch.jit.script(nn.Linear(2, 2)):", outcome(left["new size"]))
-    print("torch.jit.script(nn.Linear(4, 4)), compiled before ZeRO-3:", end=" ")
-    print(outcome(left["size compiled before"]))
-    assert left["name"] == "zero3_linear_wrap" and left["size compiled before"] is None
-    assert "is currently not supported in Torchscript" in left["new size"]
     reset = left["reset"]
     print("reset by hand:", reset["name"])
-    print("torch.jit.script(nn.Linear(2, 2)):", outcome(reset["same size"]))
-    print("torch.jit.script(nn.Linear(3, 3)):", outcome(reset["new size"]))
-    assert reset["name"] == "linear" and reset["new size"] is None
-    assert reset["same size"].startswith("Can't redefine method: forward")
     kept = one_rank["memory_efficient_linear_false"]
-    print(f'ZeRO-3 with "memory_efficient_linear": False: {kept["name"]},', end=" ")
-    print("torch.jit.script(nn.Linear(2, 2)):", outcome(kept["torchscript"]))
-    assert kept == {"name": "linear", "torchscript": None}
+    print('ZeRO-3 with "memory_efficient_linear": False:', kept["name"])
+    assert names == ["linear", "zero3_linear_wrap"] and left["name"] == names[1]
+    assert reset["name"] == "linear" and kept["name"] == "linear"
+    assert kept["torchscript"] is None  # PyTorch's own function compiles
+    # TorchScript on DeepSpeed's function depends on the release (see the page).
+    if torch.__version__ >= "2.14":  # autograd.Function.apply is built in
+        assert "is currently not supported in Torchscript" in left["new size"]
+        assert left["size compiled before"] is None  # compiled before ZeRO-3
+        assert reset["same size"].startswith("Can't redefine method: forward")
+        assert reset["new size"] is None
+    elif torch.__version__ >= "2.13":  # a Python classmethod: it compiles
+        assert left["new size"] is None
 
     # On 1 rank: DeepSpeed refuses the optimizer states of 2 ranks, loads the weights.
     peak = one_rank["consolidation_peak"]
