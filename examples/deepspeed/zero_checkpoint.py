@@ -16,6 +16,7 @@ plain model, loaded from the one-file copies, computes what the engines computed
 """
 
 import argparse
+import inspect
 import os
 import pickle
 import re
@@ -188,7 +189,7 @@ def torchscript_error(linear):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # jit.script is deprecated
             torch.jit.script(linear)
-    except RuntimeError as error:
+    except Exception as error:  # RuntimeError, or a TorchScript FrontendError
         return str(error).strip().splitlines()[0]
     return None
 
@@ -500,7 +501,7 @@ def main(device="cpu", out_dir=None, one_rank=False):
     assert reset["name"] == "linear" and kept["name"] == "linear"
     assert kept["torchscript"] is None  # PyTorch's own function compiles
     # TorchScript on DeepSpeed's function depends on the release (see the page).
-    if torch.__version__ >= "2.14":  # autograd.Function.apply is built in
+    if inspect.isbuiltin(torch.autograd.Function.apply):  # from PyTorch 2.14
         assert "is currently not supported in Torchscript" in left["new size"]
         assert left["size compiled before"] is None  # compiled before ZeRO-3
         assert reset["same size"].startswith("Can't redefine method: forward")
