@@ -16,53 +16,33 @@ It needs Chromium (Debian's `chromium`) and the test extras (playwright).
 """
 
 import argparse
-import functools
-import http.server
 import json
-import re
 import shutil
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
-from test_browser import (  # noqa: E402  (the tests' own pasting)
+from test_browser import (  # noqa: E402  (the tests' own serving and pasting)
     page_to_paste_into,
     paste,
+    serve,
     troubleshooting_anchors,
 )
-
-from pageformat import DOCS  # noqa: E402
 
 MESSAGES = ROOT / "benchmarks" / "search_messages.json"
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def serve(site):
-    """Serve the built site on a free port; its address."""
-    handler = functools.partial(QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}/"
-
-
-def read_messages(path):
-    """The messages: a JSON list of {"message", "source", "entry"}, each entry a
-    heading of docs/troubleshooting.md. ValueError says what is wrong."""
+def read_messages(path, headings):
+    """The messages: a JSON list of {"message", "source", "entry"}, each entry one
+    of `headings` (docs/troubleshooting.md's). ValueError says what is wrong."""
     try:
         messages = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
-    text = (DOCS / "troubleshooting.md").read_text()
-    headings = set(re.findall(r"^## (.*)$", text, re.M))
     if not isinstance(messages, list):
         raise ValueError(f"{path} holds no list of messages")
     for number, item in enumerate(messages, 1):
@@ -80,7 +60,7 @@ def run(site, ids, messages):
     """Paste each message; one row per message (`ids`: each entry's anchor)."""
     from playwright.sync_api import sync_playwright
 
-    url = serve(site)
+    _, url = serve(site)
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -153,7 +133,7 @@ def main():
     except AssertionError:
         parser.error(f"{args.site} was built from another docs/troubleshooting.md")
     try:
-        messages = read_messages(args.messages)
+        messages = read_messages(args.messages, ids)
     except ValueError as error:
         parser.error(str(error))
     rows = run(args.site, ids, messages)

@@ -72,14 +72,20 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
 
-@pytest.fixture(scope="module")
-def server(site):
+def serve(site):
+    """Serve a built site on a free port, in a thread, as a host does (gzip): the
+    server and its address."""
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Handler, directory=str(site))
     )
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_port}/"
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    httpd, url = serve(site)
+    yield url
     httpd.shutdown()
     httpd.server_close()
 
